@@ -1,0 +1,159 @@
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/atelier-hq/atelier/app"
+	"github.com/atelier-hq/atelier/configs"
+)
+
+// Env is a running product for one test: its own database, the shared Redis, an in-process
+// HTTP server.
+type Env struct {
+	T      testing.TB
+	Cfg    configs.Config
+	App    *app.App
+	Server *app.Server
+	// ClientIP is sent as X-Forwarded-For so that per-address limits of parallel tests and of
+	// earlier runs never collide.
+	ClientIP string
+}
+
+// Option adjusts the configuration before start.
+type Option func(*configs.Config)
+
+// Config returns the test configuration on a fresh database: fast password hashing, generous
+// per-address login limits, the shared test Redis.
+func Config(t testing.TB) configs.Config {
+	cfg := configs.Defaults()
+	cfg.DatabaseURL = NewDatabase(t)
+	cfg.RedisURL = RedisURL()
+	cfg.DataDir = t.TempDir()
+	cfg.JWTSecret = randomHex(32)
+	cfg.LogLevel = "error"
+	cfg.PasswordHashMemoryKiB = 1024
+	cfg.LoginLimitPerAddress = 1000
+	cfg.TrustedProxies = []string{"0.0.0.0", "127.0.0.1"}
+	return cfg
+}
+
+// Start runs the product on a fresh database.
+func Start(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	cfg := Config(t)
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return StartWith(t, cfg)
+}
+
+// StartWith runs the product with the given configuration.
+func StartWith(t testing.TB, cfg configs.Config) *Env {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.Open(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatalf("apptest: start app (PostgreSQL and Redis are required): %v", err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return &Env{T: t, Cfg: cfg, App: a, Server: app.NewServer(a), ClientIP: randomIP()}
+}
+
+// Response is an answer from the server.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test on error.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// ErrorCode is the body's error.code, or "".
+func (r Response) ErrorCode() string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Do sends a request. body may be nil, a string or []byte (sent as is), or a value sent as JSON.
+func (e *Env) Do(method, path, token string, body any) Response {
+	e.T.Helper()
+	var reader io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		reader = strings.NewReader(b)
+	case []byte:
+		reader = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatalf("encode body: %v", err)
+		}
+		reader = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequest(method, path, reader)
+	if reader != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("X-Forwarded-For", e.ClientIP)
+	return e.DoRequest(req)
+}
+
+// DoRequest sends a prepared request.
+func (e *Env) DoRequest(req *http.Request) Response {
+	e.T.Helper()
+	resp, err := e.Server.Fiber.Test(req, -1)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.T.Fatalf("read body: %v", err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randomIP() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("10.%d.%d.%d", b[0], b[1], b[2])
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

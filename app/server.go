@@ -1,0 +1,205 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/atelier-hq/atelier/modules/auth"
+	"github.com/atelier-hq/atelier/modules/tenants"
+	"github.com/atelier-hq/atelier/modules/users"
+	"github.com/atelier-hq/atelier/modules/web"
+)
+
+// APIPrefix is where the API lives.
+const APIPrefix = "/api/v1"
+
+// Server is the HTTP side of a process.
+type Server struct {
+	Fiber   *fiber.App
+	Routers []*web.Router
+}
+
+// NewServer builds the Fiber app with every module's routes.
+func NewServer(a *App) *Server {
+	f := fiber.New(fiber.Config{
+		AppName:                 "atelier",
+		BodyLimit:               a.Cfg.BodyLimitBytes,
+		ErrorHandler:            web.ErrorHandler(a.Log),
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            60 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: len(a.Cfg.TrustedProxies) > 0,
+		TrustedProxies:          a.Cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(a.Cfg.TrustedProxies),
+	})
+	metrics := newHTTPMetrics()
+	f.Use(recover.New())
+	f.Use(requestid.New(requestid.Config{Header: web.RequestIDHeader, Generator: newRequestID}))
+	f.Use(accessLog(a.Log, metrics))
+
+	root := web.NewRouter(f.Group(""), "", nil)
+	api := web.NewRouter(f.Group(APIPrefix), APIPrefix, a.Auth.Authenticate())
+	s := &Server{Fiber: f, Routers: []*web.Router{root, api}}
+
+	mountOps(root, a, metrics)
+	tenants.Mount(api, a.Tenants)
+	auth.Mount(api, a.Auth)
+	users.Mount(api, a.Users)
+	mountDocs(api, s)
+	return s
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) > 0 {
+		return fiber.HeaderXForwardedFor
+	}
+	return ""
+}
+
+func newRequestID() string {
+	id, err := uuidV7()
+	if err != nil {
+		return strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	return id
+}
+
+// accessLog logs every request with its request id, tenant and user, and records its metrics.
+func accessLog(log *slog.Logger, m *httpMetrics) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		if err != nil {
+			// Let the error handler write the answer now so the status below is the real one.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				_ = c.SendStatus(fiber.StatusInternalServerError)
+			}
+		}
+		status := c.Response().StatusCode()
+		route := c.Route().Path
+		elapsed := time.Since(start)
+		m.observe(c.Method(), route, status, elapsed)
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", web.RequestID(c)),
+			slog.String("method", c.Method()),
+			slog.String("path", c.Path()),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Duration("duration", elapsed),
+			slog.String("ip", c.IP()),
+		}
+		if t, ok := c.Locals(auth.LocalTenant).(string); ok {
+			attrs = append(attrs, slog.String("tenant_id", t))
+		}
+		if u, ok := c.Locals(auth.LocalUser).(string); ok {
+			attrs = append(attrs, slog.String("user_id", u))
+		}
+		log.LogAttrs(c.UserContext(), level, "request", attrs...)
+		return nil
+	}
+}
+
+type httpMetrics struct {
+	registry *prometheus.Registry
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics() *httpMetrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "http_request_duration_seconds",
+		Help:    "HTTP request latency by method, route pattern and status.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "route", "status"})
+	reg.MustRegister(d)
+	return &httpMetrics{registry: reg, duration: d}
+}
+
+func (m *httpMetrics) observe(method, route string, status int, d time.Duration) {
+	m.duration.WithLabelValues(method, route, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// mountOps registers the operational endpoints.
+func mountOps(r *web.Router, a *App, m *httpMetrics) {
+	r.Handle(web.Route{Method: "GET", Path: "/healthz", Access: web.Public(), Tag: "ops",
+		Summary: "The process is up", Response: map[string]string{}, Handler: func(c *fiber.Ctx) error {
+			return c.JSON(fiber.Map{"status": "ok"})
+		}})
+	r.Handle(web.Route{Method: "GET", Path: "/readyz", Access: web.Public(), Tag: "ops",
+		Summary: "The database and Redis are reachable", Response: map[string]string{}, Errors: []int{503},
+		Handler: func(c *fiber.Ctx) error {
+			ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+			defer cancel()
+			checks := fiber.Map{"database": "ok", "redis": "ok"}
+			ok := true
+			if err := a.DB.Ping(ctx); err != nil {
+				checks["database"], ok = "unreachable", false
+			}
+			if err := a.Broker.Ping(ctx); err != nil {
+				checks["redis"], ok = "unreachable", false
+			}
+			if !ok {
+				return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "checks": checks})
+			}
+			return c.JSON(fiber.Map{"status": "ok", "checks": checks})
+		}})
+	r.Handle(web.Route{Method: "GET", Path: "/metrics", Access: web.Public(), Tag: "ops",
+		Summary: "Prometheus metrics", Handler: adaptor.HTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))})
+}
+
+// mountDocs serves the OpenAPI document and a readable page of it, both built from the routes.
+func mountDocs(r *web.Router, s *Server) {
+	var (
+		once sync.Once
+		doc  []byte
+		page []byte
+		err  error
+	)
+	build := func() {
+		spec, e := web.OpenAPI("Atelier API", "1", s.Routers...)
+		if e != nil {
+			err = e
+			return
+		}
+		doc, err = json.MarshalIndent(spec, "", "  ")
+		if err == nil {
+			page, err = renderDocs(s.Routers)
+		}
+	}
+	r.Handle(web.Route{Method: "GET", Path: "/openapi.json", Access: web.Public(), Tag: "docs",
+		Summary: "This API's OpenAPI 3 document", Handler: func(c *fiber.Ctx) error {
+			once.Do(build)
+			if err != nil {
+				return err
+			}
+			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+			return c.Send(doc)
+		}})
+	r.Handle(web.Route{Method: "GET", Path: "/docs", Access: web.Public(), Tag: "docs",
+		Summary: "Human-readable API reference", Handler: func(c *fiber.Ctx) error {
+			once.Do(build)
+			if err != nil {
+				return err
+			}
+			c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+			return c.Send(page)
+		}})
+}

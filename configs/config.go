@@ -1,0 +1,62 @@
+// Package configs holds the process configuration: its defaults, read from the environment.
+package configs
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is everything a process reads at start. Unset DATABASE_URL / REDIS_URL select the
+// embedded database and broker, so a bare machine needs nothing installed.
+type Config struct {
+	HTTPAddr      string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	DatabaseURL   string `env:"DATABASE_URL"`
+	RedisURL      string `env:"REDIS_URL"`
+	DataDir       string `env:"DATA_DIR" envDefault:"./data"`
+	JWTSecret     string `env:"JWT_SECRET"`
+	SignupEnabled bool   `env:"SIGNUP_ENABLED" envDefault:"true"`
+
+	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+
+	AccessTokenTTL  time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
+	RefreshTokenTTL time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
+	BodyLimitBytes  int           `env:"BODY_LIMIT_BYTES" envDefault:"1048576"`
+
+	// Login attempts allowed per window, per account and per client address.
+	LoginLimitPerAccount int           `env:"LOGIN_LIMIT_PER_ACCOUNT" envDefault:"10"`
+	LoginLimitPerAddress int           `env:"LOGIN_LIMIT_PER_ADDRESS" envDefault:"50"`
+	LoginLimitWindow     time.Duration `env:"LOGIN_LIMIT_WINDOW" envDefault:"15m"`
+
+	// Argon2id memory in KiB; lowered in tests, never below OWASP's 19 MiB in production.
+	PasswordHashMemoryKiB uint32 `env:"PASSWORD_HASH_MEMORY_KIB" envDefault:"65536"`
+
+	// TrustedProxies lists proxy addresses whose X-Forwarded-For is believed.
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+
+	// EmbeddedWorker runs the asynq worker inside `serve` (always true with the embedded broker).
+	EmbeddedWorker bool `env:"EMBEDDED_WORKER" envDefault:"false"`
+}
+
+// Load reads the configuration from the environment.
+func Load() (Config, error) {
+	var c Config
+	if err := env.Parse(&c); err != nil {
+		return Config{}, fmt.Errorf("read configuration: %w", err)
+	}
+	return c, nil
+}
+
+// Embedded reports whether the process runs on the embedded database.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// Defaults is the configuration with every default and nothing read from the environment.
+func Defaults() Config {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: map[string]string{}}); err != nil {
+		panic(fmt.Sprintf("configs: defaults do not parse: %v", err))
+	}
+	return c
+}

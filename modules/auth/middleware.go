@@ -1,0 +1,115 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/tenancy"
+)
+
+// CredentialVerifier turns one kind of bearer credential into a principal. Each kind is
+// recognised by its shape (Accepts) before it is verified, so a string that is no known kind of
+// credential is refused instead of falling through to a weaker check.
+type CredentialVerifier interface {
+	Accepts(raw string) bool
+	Verify(ctx context.Context, raw string) (tenancy.Principal, error)
+}
+
+// Locals keys the middleware sets for logging.
+const (
+	LocalTenant = "tenant_id"
+	LocalUser   = "user_id"
+)
+
+// Authenticate is the middleware in front of every non-public route. It accepts access tokens
+// and any extra verifiers (personal access tokens), and then checks, on every request, that the
+// user is still enabled, the tenant still active and the session not revoked.
+func (s *Service) Authenticate(extra ...CredentialVerifier) fiber.Handler {
+	verifiers := append([]CredentialVerifier{sessionVerifier{s}}, extra...)
+	return func(c *fiber.Ctx) error {
+		raw, ok := bearer(c.Get(fiber.HeaderAuthorization))
+		if !ok {
+			return apierr.Unauthorized()
+		}
+		var v CredentialVerifier
+		for _, cand := range verifiers {
+			if cand.Accepts(raw) {
+				v = cand
+				break
+			}
+		}
+		if v == nil {
+			return apierr.Unauthorized()
+		}
+		p, err := v.Verify(c.UserContext(), raw)
+		if err != nil {
+			return err
+		}
+		c.Locals(LocalTenant, p.TenantID.String())
+		c.Locals(LocalUser, p.UserID.String())
+		c.SetUserContext(tenancy.WithPrincipal(c.UserContext(), p))
+		return c.Next()
+	}
+}
+
+func bearer(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// sessionVerifier accepts the access tokens of password logins.
+type sessionVerifier struct{ s *Service }
+
+func (sessionVerifier) Accepts(raw string) bool {
+	return strings.Count(raw, ".") == 2 && !strings.HasPrefix(raw, refreshPrefix)
+}
+
+func (v sessionVerifier) Verify(ctx context.Context, raw string) (tenancy.Principal, error) {
+	claims, err := v.s.signer.verify(raw)
+	if err != nil {
+		return tenancy.Principal{}, apierr.Unauthorized()
+	}
+	userID, err := uuid.Parse(claims.Subject)
+	if err != nil {
+		return tenancy.Principal{}, apierr.Unauthorized()
+	}
+	p := tenancy.Principal{TenantID: claims.TenantID, UserID: userID, Kind: tenancy.CredentialSession,
+		SessionID: claims.SessionID}
+	if err := v.s.checkLive(ctx, p); err != nil {
+		return tenancy.Principal{}, err
+	}
+	return p, nil
+}
+
+// checkLive refuses a principal whose user is disabled, whose tenant is suspended or whose
+// session was revoked, at once and not only when the access token expires.
+func (s *Service) checkLive(ctx context.Context, p tenancy.Principal) error {
+	ctx = tenancy.WithTenant(ctx, p.TenantID)
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if _, err := s.users.ActiveTx(tx, p.UserID); err != nil {
+			return err
+		}
+		live, err := s.store.sessionLive(tx, p.UserID, p.SessionID, s.now())
+		if err != nil {
+			return err
+		}
+		if !live {
+			return errNoRefresh
+		}
+		return nil
+	})
+	if isNotFound(err) || errors.Is(err, errNoRefresh) {
+		return apierr.Unauthorized()
+	}
+	return err
+}

@@ -1,0 +1,256 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/users"
+	"github.com/atelier-hq/atelier/tenancy"
+)
+
+// Users is what auth needs of the users module.
+type Users interface {
+	ByEmail(ctx context.Context, email string) (users.User, error)
+	CheckPassword(u users.User, password string) bool
+	Active(ctx context.Context, id uuid.UUID) (users.User, error)
+	ActiveTx(tx *gorm.DB, id uuid.UUID) (users.User, error)
+}
+
+// ErrNoTenant is what Tenants answers for a slug that names no active tenant.
+var ErrNoTenant = errors.New("no such active tenant")
+
+// Tenants resolves a tenant slug to its id, for active tenants only (else ErrNoTenant).
+type Tenants interface {
+	ActiveBySlug(ctx context.Context, slug string) (uuid.UUID, error)
+}
+
+// Limiter counts attempts in Redis, so the limits hold across API nodes.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit redis_rate.Limit) (*redis_rate.Result, error)
+}
+
+// Config tunes the service.
+type Config struct {
+	Secret          []byte
+	AccessTTL       time.Duration
+	RefreshTTL      time.Duration
+	PerAccount      int
+	PerAddress      int
+	LimitWindow     time.Duration
+	RevokedKeepTime time.Duration
+}
+
+// Service holds the rules of sessions.
+type Service struct {
+	db      *tenancy.DB
+	users   Users
+	tenants Tenants
+	limiter Limiter
+	signer  signer
+	cfg     Config
+	store   store
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// NewService wires the service.
+func NewService(db *tenancy.DB, u Users, t Tenants, l Limiter, cfg Config, log *slog.Logger) *Service {
+	if cfg.RevokedKeepTime == 0 {
+		cfg.RevokedKeepTime = 24 * time.Hour
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	return &Service{db: db, users: u, tenants: t, limiter: l, cfg: cfg, log: log, now: now,
+		signer: signer{key: cfg.Secret, ttl: cfg.AccessTTL, now: now}}
+}
+
+// LoginInput is a password login.
+type LoginInput struct {
+	Tenant   string `json:"tenant" validate:"required,max=63"`
+	Email    string `json:"email" validate:"required,max=254"`
+	Password string `json:"password" validate:"required,max=256"`
+}
+
+// RefreshInput exchanges a refresh token for a new pair.
+type RefreshInput struct {
+	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
+}
+
+// LogoutInput ends the session the refresh token belongs to; all ends every session of the caller.
+type LogoutInput struct {
+	RefreshToken string `json:"refresh_token" validate:"max=200"`
+	All          bool   `json:"all"`
+}
+
+// Tokens is a login or refresh answer.
+type Tokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// Login checks a password. Wrong password, unknown e-mail and unknown or suspended tenant all
+// answer the same 401 after the same work; attempts are limited per account and per address.
+func (s *Service) Login(ctx context.Context, in LoginInput, clientAddr string) (Tokens, error) {
+	account := strings.ToLower(strings.TrimSpace(in.Tenant)) + "/" + strings.ToLower(strings.TrimSpace(in.Email))
+	if err := s.limit(ctx, "login:acct:"+account, s.cfg.PerAccount); err != nil {
+		return Tokens{}, err
+	}
+	if err := s.limit(ctx, "login:addr:"+clientAddr, s.cfg.PerAddress); err != nil {
+		return Tokens{}, err
+	}
+	tenantID, err := s.tenants.ActiveBySlug(ctx, strings.ToLower(strings.TrimSpace(in.Tenant)))
+	if err != nil && !errors.Is(err, ErrNoTenant) {
+		return Tokens{}, err
+	}
+	var u users.User
+	if tenantID != uuid.Nil {
+		u, err = s.users.ByEmail(tenancy.WithTenant(ctx, tenantID), in.Email)
+		if err != nil && !isNotFound(err) {
+			return Tokens{}, err
+		}
+	}
+	// CheckPassword spends the hashing time even for a zero user, so timing tells nothing.
+	if !s.users.CheckPassword(u, in.Password) || u.ID == uuid.Nil || u.Disabled {
+		s.log.InfoContext(ctx, "login refused", slog.String("tenant", in.Tenant), slog.String("addr", clientAddr))
+		return Tokens{}, apierr.Unauthorized()
+	}
+	ctx = tenancy.WithTenant(ctx, tenantID)
+	var tokens Tokens
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		tokens, err = s.startSession(tx, tenantID, u.ID, uuid.Nil)
+		return err
+	})
+	return tokens, err
+}
+
+// Refresh rotates a refresh token. Presenting a token that was already rotated is reuse: the
+// whole family is revoked, the access tokens of that session stop working, and the answer is 401.
+func (s *Service) Refresh(ctx context.Context, raw string) (Tokens, error) {
+	sec, err := parseRefresh(raw)
+	if err != nil {
+		return Tokens{}, apierr.Unauthorized()
+	}
+	ctx = tenancy.WithTenant(ctx, sec.TenantID)
+	var (
+		tokens Tokens
+		reused bool
+	)
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		rt, err := s.store.lockForRotation(tx, sec.ID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		switch {
+		case !sameHash(rt.SecretHash, sec.hash()):
+			return errNoRefresh
+		case rt.RevokedAt != nil || !rt.ExpiresAt.After(now):
+			return errNoRefresh
+		case rt.RotatedAt != nil:
+			reused = true
+			return s.store.revokeFamily(tx, rt.FamilyID, now)
+		}
+		if _, err := s.users.ActiveTx(tx, rt.UserID); err != nil {
+			return err
+		}
+		if err := s.store.markRotated(tx, rt.ID, now); err != nil {
+			return err
+		}
+		tokens, err = s.startSession(tx, sec.TenantID, rt.UserID, rt.FamilyID)
+		return err
+	})
+	if reused {
+		s.log.WarnContext(ctx, "refresh token reuse: session revoked", slog.String("tenant_id", sec.TenantID.String()))
+		return Tokens{}, apierr.Unauthorized()
+	}
+	if errors.Is(err, errNoRefresh) || isNotFound(err) {
+		return Tokens{}, apierr.Unauthorized()
+	}
+	return tokens, err
+}
+
+// Logout revokes the session of the given refresh token (which must be the caller's), or every
+// session of the caller.
+func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok {
+		return apierr.Unauthorized()
+	}
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		now := s.now()
+		if in.All || in.RefreshToken == "" {
+			if in.All {
+				return s.store.revokeUser(tx, p.UserID, now)
+			}
+			return s.store.revokeFamily(tx, p.SessionID, now)
+		}
+		sec, err := parseRefresh(in.RefreshToken)
+		if err != nil || sec.TenantID != p.TenantID {
+			return apierr.Invalid("refresh_token", "not a refresh token of yours")
+		}
+		rt, err := s.store.lockForRotation(tx, sec.ID)
+		if err != nil || rt.UserID != p.UserID || !sameHash(rt.SecretHash, sec.hash()) {
+			return apierr.Invalid("refresh_token", "not a refresh token of yours")
+		}
+		return s.store.revokeFamily(tx, rt.FamilyID, now)
+	})
+}
+
+// PurgeRefreshTokens deletes the tenant's refresh tokens that can never be used again.
+func (s *Service) PurgeRefreshTokens(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		n, err = s.store.purge(tx, s.now(), s.cfg.RevokedKeepTime)
+		return err
+	})
+	return n, err
+}
+
+func (s *Service) startSession(tx *gorm.DB, tenantID, userID, familyID uuid.UUID) (Tokens, error) {
+	sec, err := newRefreshSecret(tenantID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if familyID == uuid.Nil {
+		familyID = sec.ID
+	}
+	rt := RefreshToken{ID: sec.ID, UserID: userID, FamilyID: familyID, SecretHash: sec.hash(),
+		ExpiresAt: s.now().Add(s.cfg.RefreshTTL)}
+	if err := s.store.insert(tx, &rt); err != nil {
+		return Tokens{}, fmt.Errorf("store refresh token: %w", err)
+	}
+	access, _, err := s.signer.issue(tenantID, userID, familyID)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return Tokens{AccessToken: access, RefreshToken: sec.String(), TokenType: "Bearer",
+		ExpiresIn: int(s.cfg.AccessTTL / time.Second)}, nil
+}
+
+func (s *Service) limit(ctx context.Context, key string, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	res, err := s.limiter.Allow(ctx, key, redis_rate.Limit{Rate: n, Burst: n, Period: s.cfg.LimitWindow})
+	if err != nil {
+		return apierr.Unavailable("rate limiter", err)
+	}
+	if res.Allowed == 0 {
+		return apierr.RateLimited(int(res.RetryAfter / time.Second))
+	}
+	return nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, users.ErrNotFound) }

@@ -1,0 +1,113 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/auth"
+	"github.com/atelier-hq/atelier/modules/users"
+	"github.com/atelier-hq/atelier/modules/workspaces"
+	"github.com/atelier-hq/atelier/rbac"
+	"github.com/atelier-hq/atelier/tenancy"
+)
+
+// Users creates the first admin inside the sign-up transaction.
+type Users interface {
+	CreateTx(ctx context.Context, tx *gorm.DB, in users.CreateInput) (users.User, error)
+}
+
+// Service holds the tenant registry's rules.
+type Service struct {
+	db            *tenancy.DB
+	users         Users
+	signupEnabled bool
+}
+
+// NewService wires the service.
+func NewService(db *tenancy.DB, u Users, signupEnabled bool) *Service {
+	return &Service{db: db, users: u, signupEnabled: signupEnabled}
+}
+
+// SignUp creates a tenant, its built-in roles, its first admin and its `default` workspace in
+// one transaction: a failure anywhere leaves nothing behind.
+func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, error) {
+	if !s.signupEnabled {
+		return SignUpResult{}, apierr.Forbidden("sign-up is disabled on this deployment")
+	}
+	return s.Create(ctx, in)
+}
+
+// Create is SignUp without the sign-up switch, for operators.
+func (s *Service) Create(ctx context.Context, in SignUpInput) (SignUpResult, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return SignUpResult{}, err
+	}
+	t := Tenant{ID: id, Slug: in.Slug, Name: in.Name, Settings: "{}", Status: StatusActive}
+	var admin users.User
+	ctx = tenancy.WithTenant(ctx, id)
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&t).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return apierr.Conflict("this slug is taken")
+			}
+			return fmt.Errorf("insert tenant: %w", err)
+		}
+		pol, err := rbac.PolicyIn(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := pol.SeedBuiltinRoles(); err != nil {
+			return err
+		}
+		admin, err = s.users.CreateTx(ctx, tx, users.CreateInput{Email: in.Admin.Email,
+			Password: in.Admin.Password, DisplayName: in.Admin.DisplayName, Role: rbac.RoleAdmin})
+		if err != nil {
+			return err
+		}
+		_, err = workspaces.CreateDefaultTx(tx, admin.ID)
+		return err
+	})
+	if err != nil {
+		return SignUpResult{}, err
+	}
+	return SignUpResult{Tenant: View{ID: t.ID, Slug: t.Slug, Name: t.Name},
+		User: SignUpUser{ID: admin.ID, Email: admin.Email}}, nil
+}
+
+// ActiveBySlug resolves a slug for login; a missing or suspended tenant is auth.ErrNoTenant.
+func (s *Service) ActiveBySlug(ctx context.Context, slug string) (uuid.UUID, error) {
+	var t Tenant
+	err := s.db.Registry(ctx).Where("slug = ? AND status = ?", slug, StatusActive).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return uuid.Nil, auth.ErrNoTenant
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("look up tenant: %w", err)
+	}
+	return t.ID, nil
+}
+
+// SetStatus suspends or reactivates a tenant (operators).
+func (s *Service) SetStatus(ctx context.Context, slug, status string) error {
+	res := s.db.Registry(ctx).Model(&Tenant{}).Where("slug = ?", slug).Update("status", status)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return apierr.NotFound("tenant")
+	}
+	return nil
+}
+
+// IDs lists every tenant id, for maintenance jobs that visit tenants one at a time.
+func (s *Service) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.db.Registry(ctx).Model(&Tenant{}).Order("id").Pluck("id", &ids).Error
+	return ids, err
+}

@@ -1,0 +1,271 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/rbac"
+	"github.com/atelier-hq/atelier/tenancy"
+)
+
+// Authorizer is the decision point the service asks (rbac.Enforcer).
+type Authorizer interface {
+	Authorize(ctx context.Context, action rbac.Action, node string) error
+	RolesOn(ctx context.Context, tenantID, userID uuid.UUID, node string) ([]string, error)
+	Changed(ctx context.Context, tenantID uuid.UUID) error
+}
+
+// Service holds the rules of user management.
+type Service struct {
+	db     *tenancy.DB
+	authz  Authorizer
+	hasher *Hasher
+	store  store
+}
+
+// NewService wires the service.
+func NewService(db *tenancy.DB, authz Authorizer, hasher *Hasher) *Service {
+	return &Service{db: db, authz: authz, hasher: hasher}
+}
+
+// CreateTx creates a user inside the caller's tenant transaction and grants the tenant role.
+// Sign-up uses it for the first admin; callers must run Authorizer.Changed after commit.
+func (s *Service) CreateTx(ctx context.Context, tx *gorm.DB, in CreateInput) (User, error) {
+	hash, err := s.hasher.Hash(in.Password)
+	if err != nil {
+		return User{}, fmt.Errorf("hash password: %w", err)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return User{}, err
+	}
+	u := User{ID: id, Email: strings.TrimSpace(in.Email), PasswordHash: hash, DisplayName: strings.TrimSpace(in.DisplayName)}
+	if err := s.store.insert(tx, &u); err != nil {
+		if errors.Is(err, errEmailTaken) {
+			return User{}, apierr.Conflict("a user with this e-mail exists")
+		}
+		return User{}, fmt.Errorf("insert user: %w", err)
+	}
+	if err := setTenantRole(ctx, tx, u.ID, in.Role); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// Create adds a user to the caller's tenant (tenant admins).
+func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
+	if err := s.authorize(ctx, rbac.UserCreate); err != nil {
+		return View{}, err
+	}
+	var u User
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		u, err = s.CreateTx(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	if err := s.changed(ctx); err != nil {
+		return View{}, err
+	}
+	return s.withRoles(ctx, u)
+}
+
+// Get returns a user of the caller's tenant. Users may read themselves; reading others needs
+// user:read.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (View, error) {
+	if !isSelf(ctx, id) {
+		if err := s.authorize(ctx, rbac.UserRead); err != nil {
+			return View{}, err
+		}
+	}
+	var u User
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		u, err = s.store.get(tx, id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return View{}, apierr.NotFound("user")
+	}
+	if err != nil {
+		return View{}, err
+	}
+	return s.withRoles(ctx, u)
+}
+
+// List pages through the tenant's users (user:read).
+func (s *Service) List(ctx context.Context, after uuid.UUID, limit int) ([]View, error) {
+	if err := s.authorize(ctx, rbac.UserRead); err != nil {
+		return nil, err
+	}
+	var rows []User
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		rows, err = s.store.list(tx, after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	out := make([]View, 0, len(rows))
+	for _, u := range rows {
+		v, err := s.withRoles(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Update renames, re-roles or disables a user (tenant admins). An admin cannot disable or demote
+// themselves, so a tenant never loses its last way in by accident.
+func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (View, error) {
+	if err := s.authorize(ctx, rbac.UserUpdate); err != nil {
+		return View{}, err
+	}
+	if isSelf(ctx, id) && ((in.Disabled != nil && *in.Disabled) || (in.Role != nil && *in.Role != rbac.RoleAdmin)) {
+		return View{}, apierr.Conflict("you cannot disable or demote yourself")
+	}
+	fields := map[string]any{}
+	if in.DisplayName != nil {
+		fields["display_name"] = strings.TrimSpace(*in.DisplayName)
+	}
+	if in.Disabled != nil {
+		fields["disabled"] = *in.Disabled
+	}
+	var u User
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		if _, err = s.store.get(tx, id); err != nil {
+			return err
+		}
+		if len(fields) > 0 {
+			if err := s.store.update(tx, id, fields); err != nil {
+				return err
+			}
+		}
+		if in.Role != nil {
+			if err := setTenantRole(ctx, tx, id, *in.Role); err != nil {
+				return err
+			}
+		}
+		u, err = s.store.get(tx, id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return View{}, apierr.NotFound("user")
+	}
+	if err != nil {
+		return View{}, err
+	}
+	if in.Role != nil {
+		if err := s.changed(ctx); err != nil {
+			return View{}, err
+		}
+	}
+	return s.withRoles(ctx, u)
+}
+
+// Active returns the user if they may act now (exists, enabled, tenant active).
+func (s *Service) Active(ctx context.Context, id uuid.UUID) (User, error) {
+	var u User
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		u, err = s.store.activeUser(tx, id)
+		return err
+	})
+	return u, err
+}
+
+// ActiveTx is Active inside the caller's tenant transaction.
+func (s *Service) ActiveTx(tx *gorm.DB, id uuid.UUID) (User, error) {
+	return s.store.activeUser(tx, id)
+}
+
+// ByEmail finds a user of the tenant in ctx for login.
+func (s *Service) ByEmail(ctx context.Context, email string) (User, error) {
+	var u User
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		u, err = s.store.byEmail(tx, email)
+		return err
+	})
+	return u, err
+}
+
+// CheckPassword compares a password with a user's hash; pass a zero User to spend the same time
+// on an unknown account.
+func (s *Service) CheckPassword(u User, password string) bool {
+	return s.hasher.Check(password, u.PasswordHash)
+}
+
+// Me returns the caller.
+func (s *Service) Me(ctx context.Context) (View, error) {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok {
+		return View{}, apierr.Unauthorized()
+	}
+	return s.Get(ctx, p.UserID)
+}
+
+func (s *Service) withRoles(ctx context.Context, u User) (View, error) {
+	roles, err := s.authz.RolesOn(ctx, u.TenantID, u.ID, rbac.Root)
+	if err != nil {
+		return View{}, fmt.Errorf("roles of %s: %w", u.ID, err)
+	}
+	return u.view(roles), nil
+}
+
+func (s *Service) authorize(ctx context.Context, action rbac.Action) error {
+	err := s.authz.Authorize(ctx, action, rbac.Root)
+	if errors.Is(err, rbac.ErrDenied) {
+		return apierr.Forbidden("")
+	}
+	return err
+}
+
+func (s *Service) changed(ctx context.Context) error {
+	tenantID, _ := tenancy.TenantFrom(ctx)
+	return s.authz.Changed(ctx, tenantID)
+}
+
+// setTenantRole replaces the user's tenant-wide role; "member" (or empty) leaves none.
+func setTenantRole(ctx context.Context, tx *gorm.DB, userID uuid.UUID, role string) error {
+	pol, err := rbac.PolicyIn(ctx, tx)
+	if err != nil {
+		return err
+	}
+	current, err := pol.UserRolesOn(userID, rbac.Root)
+	if err != nil {
+		return err
+	}
+	for _, r := range current {
+		if err := pol.RevokeUser(userID, r, rbac.Root); err != nil {
+			return err
+		}
+	}
+	if role == "" || role == "member" {
+		return nil
+	}
+	if err := pol.GrantUser(userID, role, rbac.Root); err != nil {
+		if errors.Is(err, rbac.ErrUnknownRole) {
+			return apierr.Invalid("role", "unknown role")
+		}
+		return err
+	}
+	return nil
+}
+
+func isSelf(ctx context.Context, id uuid.UUID) bool {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	return ok && p.UserID == id
+}

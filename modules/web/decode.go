@@ -1,0 +1,143 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+)
+
+var (
+	validateOnce sync.Once
+	validate     *validator.Validate
+)
+
+// Validator is the shared validator; it reports fields by their JSON names.
+func Validator() *validator.Validate {
+	validateOnce.Do(func() {
+		validate = validator.New(validator.WithRequiredStructEnabled())
+		validate.RegisterTagNameFunc(func(f reflect.StructField) string {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				return ""
+			}
+			if name == "" {
+				return f.Name
+			}
+			return name
+		})
+		_ = validate.RegisterValidation("slug", func(fl validator.FieldLevel) bool {
+			return SlugPattern.MatchString(fl.Field().String())
+		})
+	})
+	return validate
+}
+
+// Decode reads the JSON body into dst, rejecting malformed JSON, unknown fields, trailing data
+// and values that fail dst's `validate` tags, each as a 400 that names the field at fault.
+func Decode(c *fiber.Ctx, dst any) error {
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apierr.Invalid("body", "a JSON body is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apierr.Invalid("body", "unexpected data after the JSON value")
+	}
+	return Validate(dst)
+}
+
+// Validate checks v's `validate` tags.
+func Validate(v any) error {
+	err := Validator().Struct(v)
+	if err == nil {
+		return nil
+	}
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return apierr.Invalid("body", "invalid value")
+	}
+	fields := make([]apierr.FieldError, 0, len(verrs))
+	for _, fe := range verrs {
+		fields = append(fields, apierr.FieldError{Field: fieldPath(fe), Reason: reason(fe)})
+	}
+	return apierr.InvalidFields(fields)
+}
+
+func fieldPath(fe validator.FieldError) string {
+	// Namespace is "Type.field.sub"; drop the root type name.
+	ns := fe.Namespace()
+	if _, rest, ok := strings.Cut(ns, "."); ok {
+		return rest
+	}
+	return fe.Field()
+}
+
+func reason(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "email":
+		return "must be an e-mail address"
+	case "min":
+		return "must be at least " + fe.Param() + " long"
+	case "max":
+		return "must be at most " + fe.Param() + " long"
+	case "oneof":
+		return "must be one of: " + fe.Param()
+	case "slug":
+		return "must match " + SlugPattern.String()
+	case "gte":
+		return "must be at least " + fe.Param()
+	case "lte":
+		return "must be at most " + fe.Param()
+	default:
+		return "fails the " + fe.Tag() + " rule"
+	}
+}
+
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return apierr.Invalid("body", fmt.Sprintf("malformed JSON at byte %d", syn.Offset))
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return apierr.Invalid(field, "must be a "+typ.Type.String())
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return apierr.Invalid("body", "malformed JSON: unexpected end")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apierr.Invalid(name, "unknown field")
+	default:
+		return apierr.Invalid("body", "malformed JSON")
+	}
+}
+
+// ParamUUID reads a path parameter that must be a UUID. A malformed id can name nothing, so it
+// answers 404 exactly like a missing object.
+func ParamUUID(c *fiber.Ctx, name, kind string) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Params(name))
+	if err != nil {
+		return uuid.Nil, apierr.NotFound(kind)
+	}
+	return id, nil
+}

@@ -1,0 +1,176 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/google/uuid"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// ErrNoTenant is returned when tenant data is touched without a tenant in context or outside
+// DB.Tx. It is a programming error, never the caller's fault.
+var ErrNoTenant = errors.New("tenancy: tenant data accessed without a tenant scope")
+
+// AppRole is the PostgreSQL role every tenant transaction runs as. It owns nothing and does not
+// bypass row-level security, whatever role the connection logged in with.
+const AppRole = "atelier_app"
+
+// Dialect names the database backend.
+type Dialect string
+
+// Backends.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DB is the database handle. Tenant tables are reached only through Tx, which scopes every
+// statement to the tenant in context (in the SQL and, on PostgreSQL, by row-level security).
+type DB struct {
+	gorm    *gorm.DB
+	dialect Dialect
+}
+
+// Options configure Open.
+type Options struct {
+	// DatabaseURL is a PostgreSQL DSN; empty selects the embedded SQLite file in DataDir.
+	DatabaseURL string
+	DataDir     string
+	// MaxOpenConns bounds the PostgreSQL pool (default 20).
+	MaxOpenConns int
+	Logger       *slog.Logger
+}
+
+// Open connects to the configured backend and installs the tenant scope.
+func Open(opts Options) (*DB, error) {
+	cfg := &gorm.Config{
+		Logger:                 gormLogger(opts.Logger),
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		TranslateError:         true,
+	}
+	var (
+		g       *gorm.DB
+		err     error
+		dialect Dialect
+	)
+	if opts.DatabaseURL != "" {
+		dialect = Postgres
+		g, err = gorm.Open(postgres.Open(opts.DatabaseURL), cfg)
+	} else {
+		dialect = SQLite
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		dsn := filepath.Join(opts.DataDir, "atelier.db") +
+			"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+		g, err = gorm.Open(sqlite.Open(dsn), cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	if dialect == SQLite {
+		// One writer at a time is what SQLite allows; a single connection avoids lock errors.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 20
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	if err := registerScope(g); err != nil {
+		return nil, err
+	}
+	return &DB{gorm: g, dialect: dialect}, nil
+}
+
+// Dialect reports the backend.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Ping checks the database is reachable.
+func (d *DB) Ping(ctx context.Context) error {
+	sqlDB, err := d.gorm.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close releases the pool.
+func (d *DB) Close() error {
+	sqlDB, err := d.gorm.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+type scopedTxKey struct{}
+
+// Tx runs fn in a transaction scoped to the tenant in ctx. Every statement on a tenant model is
+// limited to that tenant; on PostgreSQL the transaction also runs as AppRole with the tenant set
+// for row-level security (SET LOCAL semantics: the setting dies with the transaction, so a pooled
+// connection never carries one tenant's scope to the next user).
+func (d *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	tenantID, ok := TenantFrom(ctx)
+	if !ok {
+		return ErrNoTenant
+	}
+	ctx = context.WithValue(ctx, scopedTxKey{}, tenantID)
+	return d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if d.dialect == Postgres {
+			if err := tx.Exec("SELECT set_config('role', ?, true), set_config('app.tenant_id', ?, true)",
+				AppRole, tenantID.String()).Error; err != nil {
+				return fmt.Errorf("enter tenant scope: %w", err)
+			}
+		}
+		return fn(tx)
+	})
+}
+
+// Registry returns a handle for the tables that are not owned by a tenant (the tenant registry
+// itself). Tenant models are refused on it by the scope plugin.
+func (d *DB) Registry(ctx context.Context) *gorm.DB {
+	return d.gorm.WithContext(ctx)
+}
+
+// Raw returns the unscoped handle for migrations and administrative maintenance. Nothing on a
+// request path may use it.
+func (d *DB) Raw() *gorm.DB { return d.gorm }
+
+// scopedTenant returns the tenant of the enclosing Tx.
+func scopedTenant(ctx context.Context) (uuid.UUID, bool) {
+	if ctx == nil {
+		return uuid.Nil, false
+	}
+	id, ok := ctx.Value(scopedTxKey{}).(uuid.UUID)
+	return id, ok
+}
+
+func gormLogger(l *slog.Logger) logger.Interface {
+	if l == nil {
+		return logger.Discard
+	}
+	return logger.NewSlogLogger(l, logger.Config{
+		SlowThreshold:             200 * time.Millisecond,
+		LogLevel:                  logger.Warn,
+		IgnoreRecordNotFoundError: true,
+		ParameterizedQueries:      true,
+	})
+}
