@@ -92,7 +92,7 @@ func (a *App) RegisterTasks(w *jobs.Worker) {
 // Periodic lists every module's periodic tasks.
 func (a *App) Periodic() []jobs.Periodic {
 	return []jobs.Periodic{
-		{Cron: "@every 1h", Task: auth.NewPurgeTask},
+		{Cron: "17 * * * *", Task: auth.NewPurgeTask}, // hourly, clock-aligned so every scheduler agrees on the tick
 	}
 }
 

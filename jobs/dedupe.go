@@ -23,9 +23,9 @@ const tickSpread = 2 * time.Second
 //     with ErrTaskIDConflict: the job silently stops. A run that succeeds is deleted at once,
 //     freeing the ID, so it would not deduplicate a late scheduler any better than Unique.
 //   - Unique(ttl) takes a lock on (queue, type, payload) with SET NX EX. Other schedulers
-//     firing on the same tick get ErrDuplicateTask, and a failed run never blocks the schedule
-//     for longer than ttl. This is the one that works; ttl stays below the period so the next
-//     tick always finds the lock gone.
+//     firing on the same tick get ErrDuplicateTask, and a run that is archived (or still
+//     retrying) blocks the schedule for ttl at most. This is the one that works. For periods
+//     of 2s and more the lock expires before the next tick, which therefore always runs.
 //
 // asynq releases the Unique lock as soon as the run succeeds (rdb.Done deletes it). A fast
 // task could therefore finish before a scheduler a few milliseconds late tries the same tick,

@@ -1,0 +1,169 @@
+package web_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/web"
+)
+
+func TestRouter_refusesRouteWithoutAccessRequirement(t *testing.T) {
+	r := web.NewRouter(fiber.New().Group("/api"), "/api", func(c *fiber.Ctx) error { return c.Next() })
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a route without an access requirement was registered")
+		}
+	}()
+	r.Handle(web.Route{Method: "GET", Path: "/x", Handler: func(c *fiber.Ctx) error { return nil }})
+}
+
+func TestRouter_nonPublicRoutesRunAuthenticationFirst(t *testing.T) {
+	f := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(discardLogger())})
+	deny := func(c *fiber.Ctx) error { return apierr.Unauthorized() }
+	r := web.NewRouter(f.Group("/api"), "/api", deny)
+	ok := func(c *fiber.Ctx) error { return c.SendString("reached") }
+	r.Handle(web.Route{Method: "GET", Path: "/open", Access: web.Public(), Handler: ok})
+	r.Handle(web.Route{Method: "GET", Path: "/auth", Access: web.AuthOnly(), Handler: ok})
+	r.Handle(web.Route{Method: "GET", Path: "/perm", Access: web.Perm("user:read"), Handler: ok})
+	cases := []struct {
+		path string
+		want int
+	}{{"/api/open", 200}, {"/api/auth", 401}, {"/api/perm", 401}}
+	for _, tc := range cases {
+		resp, err := f.Test(httptest.NewRequest("GET", tc.path, nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.path, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+func TestOpenAPI_documentsEveryRouteWithItsPermission(t *testing.T) {
+	r := web.NewRouter(fiber.New().Group("/api/v1"), "/api/v1", func(c *fiber.Ctx) error { return c.Next() })
+	h := func(c *fiber.Ctx) error { return nil }
+	type body struct {
+		Name string `json:"name"`
+	}
+	r.Handle(web.Route{Method: "GET", Path: "/things/:id", Access: web.Perm("thing:read"), Response: body{}, Handler: h})
+	r.Handle(web.Route{Method: "POST", Path: "/things", Access: web.AuthOnly(), Request: body{}, Status: 201, Handler: h})
+	r.Handle(web.Route{Method: "GET", Path: "/open", Access: web.Public(), Handler: h})
+	spec, err := web.OpenAPI("t", "1", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"GET /api/v1/things/{id}": "thing:read",
+		"POST /api/v1/things":     "authenticated",
+		"GET /api/v1/open":        "public",
+	}
+	for key, perm := range want {
+		method, path, _ := strings.Cut(key, " ")
+		item, ok := spec.Paths.MapOfPathItemValues[path]
+		if !ok {
+			t.Fatalf("%s missing from the document", path)
+		}
+		op, ok := item.MapOfOperationValues[strings.ToLower(method)]
+		if !ok {
+			t.Fatalf("%s missing from the document", key)
+		}
+		if got := op.MapOfAnything["x-permission"]; got != perm {
+			t.Errorf("%s x-permission = %v, want %s", key, got, perm)
+		}
+	}
+}
+
+func TestDecode_rejectsBadInputNamingTheField(t *testing.T) {
+	type input struct {
+		Name  string `json:"name" validate:"required,max=5"`
+		Count int    `json:"count" validate:"gte=0"`
+	}
+	cases := []struct {
+		name, body, field string
+	}{
+		{"empty body", ``, "body"},
+		{"malformed", `{"name":`, "body"},
+		{"not an object", `[1,2]`, "body"},
+		{"unknown field", `{"name":"a","extra":1}`, "extra"},
+		{"wrong type", `{"name":"a","count":"many"}`, "count"},
+		{"trailing data", `{"name":"a"} {"name":"b"}`, "body"},
+		{"missing required", `{"count":1}`, "name"},
+		{"too long", `{"name":"abcdefgh"}`, "name"},
+		{"out of range", `{"name":"a","count":-1}`, "count"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(discardLogger())})
+			f.Post("/", func(c *fiber.Ctx) error {
+				var in input
+				if err := web.Decode(c, &in); err != nil {
+					return err
+				}
+				return c.SendStatus(204)
+			})
+			req := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+			resp, err := f.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 400 {
+				t.Fatalf("status %d (%s), want 400", resp.StatusCode, b)
+			}
+			if !strings.Contains(string(b), `"code":"invalid"`) || !strings.Contains(string(b), `"field":"`+tc.field+`"`) {
+				t.Fatalf("body %s does not name field %q", b, tc.field)
+			}
+		})
+	}
+}
+
+func TestRender_neverLeaksInternalErrors(t *testing.T) {
+	secret := errors.New(`pq: relation "users" does not exist at /srv/app/store.go:42`)
+	cases := []error{
+		secret,
+		fmt.Errorf("load board: %w", secret),
+		&apierr.Error{Code: apierr.CodeInternal, Message: "SELECT * FROM secrets"},
+		fiber.NewError(500, "panic: runtime error"),
+	}
+	for _, err := range cases {
+		status, body := web.Render(err)
+		if status != 500 || body.Error.Code != apierr.CodeInternal || body.Error.Message != "internal error" || body.Error.Details != nil {
+			t.Errorf("Render(%v) = %d %+v, want a bare 500", err, status, body)
+		}
+	}
+}
+
+func TestRender_mapsEveryCategory(t *testing.T) {
+	cases := []struct {
+		err  error
+		want int
+	}{
+		{apierr.Invalid("f", "bad"), 400},
+		{apierr.Unauthorized(), 401},
+		{apierr.Forbidden(""), 403},
+		{apierr.NotFound("board"), 404},
+		{apierr.Conflict("taken"), 409},
+		{apierr.TooLarge("big"), 413},
+		{apierr.RateLimited(3), 429},
+		{apierr.Unavailable("redis", errors.New("dial tcp")), 503},
+		{fmt.Errorf("wrapped: %w", apierr.NotFound("user")), 404},
+		{fiber.ErrRequestEntityTooLarge, 413},
+		{fiber.ErrNotFound, 404},
+	}
+	for _, tc := range cases {
+		if status, _ := web.Render(tc.err); status != tc.want {
+			t.Errorf("Render(%v) status %d, want %d", tc.err, status, tc.want)
+		}
+	}
+	if _, body := web.Render(apierr.Unavailable("redis", errors.New("dial tcp 10.0.0.1"))); strings.Contains(body.Error.Message, "10.0.0.1") {
+		t.Errorf("unavailable leaks its cause: %q", body.Error.Message)
+	}
+}
