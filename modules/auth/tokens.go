@@ -128,3 +128,9 @@ func parseRefresh(raw string) (refreshSecret, error) {
 
 // sameHash compares two hashes in constant time.
 func sameHash(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// RefreshTokenID returns the row id a refresh token names (for operators and tests).
+func RefreshTokenID(raw string) (uuid.UUID, error) {
+	r, err := parseRefresh(raw)
+	return r.ID, err
+}
