@@ -81,6 +81,7 @@ func newRequestID() string {
 func accessLog(log *slog.Logger, m *httpMetrics) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
+		c.SetUserContext(web.WithRequestID(c.UserContext(), web.RequestID(c)))
 		err := c.Next()
 		if err != nil {
 			// Let the error handler write the answer now so the status below is the real one.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
@@ -26,7 +28,7 @@ var modelText string
 // rule's domain field, so the table is tenant-keyed like every other.
 const RulesTable = "casbin_rule"
 
-// maxHierarchy bounds the walk: object node, up to 8 ancestors, the grant, a group.
+// maxHierarchy bounds the walk: object node, up to 12 ancestors, the grant, a group.
 const maxHierarchy = 16
 
 // Root is the node of the tenant itself; a grant on it holds everywhere in the tenant.
@@ -36,23 +38,55 @@ const Root = "tenant"
 func WorkspaceNode(id uuid.UUID) string { return "ws:" + id.String() }
 
 // UserSubject names a user in the policy graph.
-func UserSubject(id uuid.UUID) string { return "user:" + id.String() }
+func UserSubject(id uuid.UUID) string { return SubjectUser + ":" + id.String() }
 
-// Enforcer holds one casbin enforcer per tenant, loaded on first use from the rules table
-// through the gorm adapter, and dropped on every node when the tenant's policy changes.
-type Enforcer struct {
-	db  *tenancy.DB
-	log *slog.Logger
-	bus Bus
-
-	mu      sync.RWMutex
-	tenants map[uuid.UUID]*casbin.SyncedEnforcer
-	loading singleflight.Group
-}
+// ErrDenied is a decision against the caller. Services turn it into 403 or, where the object is
+// not visible to the caller at all, 404.
+var ErrDenied = errors.New("rbac: denied")
 
 // Bus carries "tenant T's policy changed" between processes (Redis pub/sub in production).
 type Bus interface {
 	Publish(ctx context.Context, tenantID uuid.UUID) error
+}
+
+// Auditor records decisions; the enforcer reports every denial to it.
+type Auditor interface {
+	Record(ctx context.Context, e AuditEntry)
+}
+
+// AuditEntry is one decision or change for the audit log.
+type AuditEntry struct {
+	Subject string
+	Action  string
+	Object  string
+	Allowed bool
+	Reason  map[string]any
+}
+
+// Enforcer holds one casbin enforcer per tenant, loaded on first use from the rules table
+// through the gorm adapter, and dropped on every node when the tenant's policy changes.
+type Enforcer struct {
+	db      *tenancy.DB
+	log     *slog.Logger
+	bus     Bus
+	auditor Auditor
+	now     func() time.Time
+
+	mu      sync.RWMutex
+	tenants map[uuid.UUID]*tenantPolicy
+	loading singleflight.Group
+}
+
+// tenantPolicy is one tenant's loaded policy.
+type tenantPolicy struct {
+	ce *casbin.SyncedEnforcer
+	// expires is the earliest future grant expiry (zero: none). The first decision at or after
+	// it reloads the policy, so an expired grant stops counting at its expiry time even while
+	// the policy stays warm.
+	expires time.Time
+	parents map[string]string
+	access  map[string]accessAssignment
+	dom     string
 }
 
 // NewEnforcer checks the model and returns an enforcer with nothing loaded.
@@ -60,7 +94,45 @@ func NewEnforcer(db *tenancy.DB, bus Bus, log *slog.Logger) (*Enforcer, error) {
 	if _, err := model.NewModelFromString(modelText); err != nil {
 		return nil, fmt.Errorf("rbac model: %w", err)
 	}
-	return &Enforcer{db: db, bus: bus, log: log, tenants: map[uuid.UUID]*casbin.SyncedEnforcer{}}, nil
+	return &Enforcer{db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() },
+		tenants: map[uuid.UUID]*tenantPolicy{}}, nil
+}
+
+// SetAuditor makes the enforcer report denials.
+func (e *Enforcer) SetAuditor(a Auditor) { e.auditor = a }
+
+// SetClock replaces the clock (tests of expiry).
+func (e *Enforcer) SetClock(now func() time.Time) { e.now = now }
+
+// Authorize decides whether the principal in ctx may do the action on the node, and reports a
+// denial to the auditor. A personal access token never does more than its owner, nor more than
+// its scopes: without the `write` scope it may only read.
+func (e *Enforcer) Authorize(ctx context.Context, action Action, node string) error {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok {
+		return ErrDenied
+	}
+	if p.Kind == tenancy.CredentialPAT && !action.ReadOnly() && !p.HasScope("write") {
+		e.audit(ctx, p, action, node, false, map[string]any{"rule": "token lacks the write scope"})
+		return fmt.Errorf("%w: token lacks the write scope", ErrDenied)
+	}
+	allowed, err := e.Allowed(ctx, p.TenantID, p.UserID, node, action)
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		e.audit(ctx, p, action, node, false, map[string]any{"rule": "no grant allows it"})
+		return ErrDenied
+	}
+	return nil
+}
+
+func (e *Enforcer) audit(ctx context.Context, p tenancy.Principal, action Action, node string, allowed bool, reason map[string]any) {
+	if e.auditor == nil {
+		return
+	}
+	e.auditor.Record(ctx, AuditEntry{Subject: UserSubject(p.UserID), Action: string(action), Object: node,
+		Allowed: allowed, Reason: reason})
 }
 
 // Allowed reports whether the user may do the action on the node of the tenant.
@@ -68,35 +140,84 @@ func (e *Enforcer) Allowed(ctx context.Context, tenantID, userID uuid.UUID, node
 	if !action.Known() {
 		return false, nil
 	}
-	ce, err := e.tenant(ctx, tenantID)
+	tp, err := e.tenant(ctx, tenantID)
 	if err != nil {
 		return false, err
 	}
-	return ce.Enforce(UserSubject(userID), tenantID.String(), node, string(action))
+	return tp.ce.Enforce(UserSubject(userID), tp.dom, node, string(action))
 }
 
 // RolesOn lists the roles the user holds on the node itself or inherits from above it.
 func (e *Enforcer) RolesOn(ctx context.Context, tenantID, userID uuid.UUID, node string) ([]string, error) {
-	ce, err := e.tenant(ctx, tenantID)
+	tp, err := e.tenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	policies, err := ce.GetFilteredPolicy(0, tenantID.String())
+	policies, err := tp.ce.GetFilteredPolicy(0, tp.dom)
 	if err != nil {
 		return nil, err
 	}
-	var roles []string
+	roles := []string{}
 	for _, p := range policies {
-		role := p[1]
-		ok, err := ce.GetRoleManager().HasLink(node, role+"@"+UserSubject(userID), tenantID.String())
+		ok, err := tp.ce.GetRoleManager().HasLink(node, p[1]+"@"+UserSubject(userID), tp.dom)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			roles = append(roles, role)
+			roles = append(roles, p[1])
 		}
 	}
 	return roles, nil
+}
+
+// Scope is what a listing may show: everything in the tenant, or the subtrees of Nodes.
+type Scope struct {
+	All   bool
+	Nodes []uuid.UUID // workspace ids whose subtrees are visible
+}
+
+// Readable returns the subtrees in which the user may do the (read) action: the listing filter
+// modules push into SQL. It comes from the loaded policy, not from loading rows to filter them.
+func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, action Action) (Scope, error) {
+	tp, err := e.tenant(ctx, tenantID)
+	if err != nil {
+		return Scope{}, err
+	}
+	policies, err := tp.ce.GetFilteredPolicy(0, tp.dom)
+	if err != nil {
+		return Scope{}, err
+	}
+	rm := tp.ce.GetRoleManager()
+	seen := map[uuid.UUID]bool{}
+	var scope Scope
+	for _, p := range policies {
+		role := p[1]
+		if ok, _ := tp.ce.GetNamedRoleManager("g2").HasLink(role, string(action), tp.dom); !ok {
+			continue
+		}
+		holders, err := rm.GetUsers(role+"@"+UserSubject(userID), tp.dom)
+		if err != nil {
+			return Scope{}, err
+		}
+		for _, h := range holders {
+			nodes := []string{h}
+			if strings.HasPrefix(h, role+"@"+SubjectGroup+":") {
+				if nodes, err = rm.GetUsers(h, tp.dom); err != nil {
+					return Scope{}, err
+				}
+			}
+			for _, n := range nodes {
+				if n == Root {
+					return Scope{All: true}, nil
+				}
+				if id, err := uuid.Parse(strings.TrimPrefix(n, "ws:")); err == nil && strings.HasPrefix(n, "ws:") && !seen[id] {
+					seen[id] = true
+					scope.Nodes = append(scope.Nodes, id)
+				}
+			}
+		}
+	}
+	return scope, nil
 }
 
 // Forget drops the tenant's loaded policy here; the next decision reloads it.
@@ -126,30 +247,30 @@ func (e *Enforcer) Loaded() int {
 	return len(e.tenants)
 }
 
-func (e *Enforcer) tenant(ctx context.Context, tenantID uuid.UUID) (*casbin.SyncedEnforcer, error) {
+func (e *Enforcer) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy, error) {
 	e.mu.RLock()
-	ce, ok := e.tenants[tenantID]
+	tp, ok := e.tenants[tenantID]
 	e.mu.RUnlock()
-	if ok {
-		return ce, nil
+	if ok && (tp.expires.IsZero() || e.now().Before(tp.expires)) {
+		return tp, nil
 	}
 	v, err, _ := e.loading.Do(tenantID.String(), func() (any, error) {
-		ce, err := e.load(ctx, tenantID)
+		tp, err := e.load(ctx, tenantID)
 		if err != nil {
 			return nil, err
 		}
 		e.mu.Lock()
-		e.tenants[tenantID] = ce
+		e.tenants[tenantID] = tp
 		e.mu.Unlock()
-		return ce, nil
+		return tp, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*casbin.SyncedEnforcer), nil
+	return v.(*tenantPolicy), nil
 }
 
-func (e *Enforcer) load(ctx context.Context, tenantID uuid.UUID) (*casbin.SyncedEnforcer, error) {
+func (e *Enforcer) load(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy, error) {
 	m, err := model.NewModelFromString(modelText)
 	if err != nil {
 		return nil, err
@@ -160,25 +281,120 @@ func (e *Enforcer) load(ctx context.Context, tenantID uuid.UUID) (*casbin.Synced
 	}
 	ce.EnableAutoSave(false)
 	ce.SetNamedRoleManager("g", defaultrolemanager.NewRoleManager(maxHierarchy))
-	ctx = tenancy.WithTenant(ctx, tenantID)
-	err = e.db.Tx(ctx, func(tx *gorm.DB) error {
+	tp := &tenantPolicy{ce: ce, dom: tenantID.String(), parents: map[string]string{}, access: map[string]accessAssignment{}}
+	now := e.now()
+	var expiring []Grant
+	err = e.db.Tx(tenancy.WithTenant(ctx, tenantID), func(tx *gorm.DB) error {
 		a, err := adapterFor(tx)
 		if err != nil {
 			return err
 		}
-		dom := []string{tenantID.String()}
-		return a.LoadFilteredPolicy(ce.GetModel(), []gormadapter.Filter{
+		dom := []string{tp.dom}
+		if err := a.LoadFilteredPolicy(ce.GetModel(), []gormadapter.Filter{
 			{Ptype: []string{"p"}, V0: dom},
 			{Ptype: []string{"g", "g2"}, V2: dom},
-		})
+		}); err != nil {
+			return err
+		}
+		if err := tx.Where("expires_at IS NOT NULL").Find(&expiring).Error; err != nil {
+			return err
+		}
+		var assigned []accessAssignment
+		if err := tx.Table("profile_assignments AS a").
+			Select("a.node, a.profile_id, p.name, p.settings").
+			Joins("JOIN profiles p ON p.tenant_id = a.tenant_id AND p.id = a.profile_id").
+			Where("a.type = ?", "access").Find(&assigned).Error; err != nil {
+			return err
+		}
+		for _, as := range assigned {
+			tp.access[as.Node] = as
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load policy of tenant %s: %w", tenantID, err)
 	}
+	for _, g := range expiring {
+		switch {
+		case !g.ExpiresAt.After(now):
+			if _, err := ce.RemoveNamedGroupingPolicy("g", g.Node(), g.Role+"@"+g.Subject(), tp.dom); err != nil {
+				return nil, err
+			}
+		case tp.expires.IsZero() || g.ExpiresAt.Before(tp.expires):
+			tp.expires = *g.ExpiresAt
+		}
+	}
+	links, err := ce.GetNamedGroupingPolicy("g")
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range links {
+		if strings.HasPrefix(l[0], "ws:") && (l[1] == Root || strings.HasPrefix(l[1], "ws:")) {
+			tp.parents[l[0]] = l[1]
+		}
+	}
+	ce.AddFunction("profileAllows", tp.profileAllows)
 	if err := ce.BuildRoleLinks(); err != nil {
 		return nil, fmt.Errorf("build role links: %w", err)
 	}
-	return ce, nil
+	return tp, nil
+}
+
+// effectiveAccess is the nearest `access` profile on the path from node up to the tenant root,
+// and the node it is assigned on.
+func (tp *tenantPolicy) effectiveAccess(node string) (accessAssignment, string, bool) {
+	n := node
+	for depth := 0; depth <= maxHierarchy; depth++ {
+		if as, ok := tp.access[n]; ok {
+			return as, n, true
+		}
+		if n == Root {
+			break
+		}
+		parent, ok := tp.parents[n]
+		if !ok {
+			parent = Root
+		}
+		n = parent
+	}
+	return accessAssignment{}, "", false
+}
+
+// profileAllows is the model's profileAllows(sub, obj, role, act): the access profile in force
+// on the object's node may make the subtree read-only (tenant admins excepted) or take actions
+// away from a role.
+func (tp *tenantPolicy) profileAllows(args ...any) (any, error) {
+	if len(args) != 4 {
+		return false, fmt.Errorf("profileAllows takes 4 arguments, got %d", len(args))
+	}
+	sub, _ := args[0].(string)
+	node, _ := args[1].(string)
+	role, _ := args[2].(string)
+	act, _ := args[3].(string)
+	return tp.accessVerdict(sub, node, role, Action(act)) == "", nil
+}
+
+// accessVerdict says why the access profile refuses (empty: it does not).
+func (tp *tenantPolicy) accessVerdict(sub, node, role string, act Action) string {
+	as, _, ok := tp.effectiveAccess(node)
+	if !ok {
+		return ""
+	}
+	s := as.Settings.Data()
+	if s.ReadOnly && !act.ReadOnly() && !tp.tenantAdmin(sub) {
+		return "read_only"
+	}
+	for _, denied := range s.Deny[role] {
+		if denied == act {
+			return "denied for role " + role
+		}
+	}
+	return ""
+}
+
+func (tp *tenantPolicy) tenantAdmin(sub string) bool {
+	ok, _ := tp.ce.GetRoleManager().HasLink(Root, RoleAdmin+"@"+sub, tp.dom)
+	return ok
 }
 
 // adapterFor binds the gorm adapter to a tenant-scoped transaction, so that loading and saving
@@ -190,32 +406,4 @@ func adapterFor(tx *gorm.DB) (*gormadapter.Adapter, error) {
 		return nil, fmt.Errorf("policy adapter: %w", err)
 	}
 	return a, nil
-}
-
-// ErrUnknownRole is returned when granting a role the tenant does not define.
-var ErrUnknownRole = errors.New("rbac: unknown role")
-
-// ErrDenied is a decision against the caller. Services turn it into 403 or, where the object is
-// not visible to the caller at all, 404.
-var ErrDenied = errors.New("rbac: denied")
-
-// Authorize decides whether the principal in ctx may do the action on the node. A personal
-// access token never does more than its owner, nor more than its scopes: without the `write`
-// scope it may only read.
-func (e *Enforcer) Authorize(ctx context.Context, action Action, node string) error {
-	p, ok := tenancy.PrincipalFrom(ctx)
-	if !ok {
-		return ErrDenied
-	}
-	if p.Kind == tenancy.CredentialPAT && !action.ReadOnly() && !p.HasScope("write") {
-		return fmt.Errorf("%w: token lacks the write scope", ErrDenied)
-	}
-	allowed, err := e.Allowed(ctx, p.TenantID, p.UserID, node, action)
-	if err != nil {
-		return err
-	}
-	if !allowed {
-		return ErrDenied
-	}
-	return nil
 }

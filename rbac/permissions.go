@@ -1,5 +1,5 @@
-// Package rbac decides who may do what: the casbin model, the per-tenant enforcer, built-in roles
-// and the decision point every service calls.
+// Package rbac decides who may do what: the casbin model, the per-tenant enforcer, built-in roles,
+// the decision point every service calls, the listing scope and explain.
 package rbac
 
 import "strings"
@@ -8,6 +8,7 @@ import "strings"
 type Action string
 
 // Actions known to the product. A role is a set of these; an action not listed here is denied.
+// Each has a row in the authorization matrix test.
 const (
 	TenantRead Action = "tenant:read"
 
@@ -15,48 +16,71 @@ const (
 	UserCreate Action = "user:create"
 	UserUpdate Action = "user:update"
 
+	GroupRead   Action = "group:read"
+	GroupManage Action = "group:manage"
+	RoleRead    Action = "role:read"
+	RoleManage  Action = "role:manage"
+
 	WorkspaceRead   Action = "workspace:read"
 	WorkspaceCreate Action = "workspace:create"
 	WorkspaceUpdate Action = "workspace:update"
+	WorkspaceMove   Action = "workspace:move"
 	WorkspaceDelete Action = "workspace:delete"
-	GrantRead       Action = "grant:read"
-	GrantManage     Action = "grant:manage"
 
-	AuditRead Action = "audit:read"
+	GrantRead   Action = "grant:read"
+	GrantManage Action = "grant:manage"
+
+	ProfileRead   Action = "profile:read"
+	ProfileManage Action = "profile:manage"
+
+	AuditRead    Action = "audit:read"
+	AuthzExplain Action = "authz:explain"
 )
 
-// AllActions lists every action; the authorization matrix test has a row for each.
+// AllActions lists every action.
 var AllActions = []Action{
 	TenantRead,
 	UserRead, UserCreate, UserUpdate,
-	WorkspaceRead, WorkspaceCreate, WorkspaceUpdate, WorkspaceDelete,
+	GroupRead, GroupManage, RoleRead, RoleManage,
+	WorkspaceRead, WorkspaceCreate, WorkspaceUpdate, WorkspaceMove, WorkspaceDelete,
 	GrantRead, GrantManage,
-	AuditRead,
+	ProfileRead, ProfileManage,
+	AuditRead, AuthzExplain,
 }
 
-// ReadOnly reports whether the action only reads (what a `read` token and an auditor may do).
+var known = func() map[Action]bool {
+	m := make(map[Action]bool, len(AllActions))
+	for _, a := range AllActions {
+		m[a] = true
+	}
+	return m
+}()
+
+// ReadOnly reports whether the action changes nothing (what a `read` token, an auditor and a
+// read-only subtree allow).
 func (a Action) ReadOnly() bool {
 	_, verb, _ := strings.Cut(string(a), ":")
-	return verb == "read" || verb == "list"
+	return verb == "read" || verb == "explain"
 }
 
 // Known reports whether the action is one the product defines.
-func (a Action) Known() bool {
-	for _, k := range AllActions {
-		if k == a {
-			return true
-		}
-	}
-	return false
-}
+func (a Action) Known() bool { return known[a] }
 
-// Built-in role names.
+// Built-in role names. The same role means the same permissions wherever it is granted: `admin`
+// on the tenant root is the tenant admin, on a workspace a workspace admin of that subtree.
 const (
 	RoleAdmin   = "admin"
 	RoleAuditor = "auditor"
 	RoleEditor  = "editor"
 	RoleViewer  = "viewer"
 )
+
+var builtinDescriptions = map[string]string{
+	RoleAdmin:   "Everything, on the node it is granted on and below (on the tenant root: tenant admin)",
+	RoleAuditor: "Reads everything, the audit log included; changes nothing",
+	RoleEditor:  "Reads and edits content",
+	RoleViewer:  "Reads content",
+}
 
 // BuiltinRoles maps each built-in role to its permissions. Seeded into every tenant at sign-up.
 func BuiltinRoles() map[string][]Action {
@@ -69,7 +93,7 @@ func BuiltinRoles() map[string][]Action {
 	return map[string][]Action{
 		RoleAdmin:   append([]Action(nil), AllActions...),
 		RoleAuditor: reads,
-		RoleEditor:  {TenantRead, WorkspaceRead},
-		RoleViewer:  {TenantRead, WorkspaceRead},
+		RoleEditor:  {TenantRead, WorkspaceRead, WorkspaceUpdate, ProfileRead},
+		RoleViewer:  {TenantRead, WorkspaceRead, ProfileRead},
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"regexp"
 
 	"github.com/gofiber/fiber/v2"
@@ -18,4 +19,17 @@ func RequestID(c *fiber.Ctx) string {
 		return v
 	}
 	return c.GetRespHeader(RequestIDHeader)
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request id (for audit entries and logs below the edge).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestIDFrom returns the request id in ctx, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
