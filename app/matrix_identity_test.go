@@ -10,7 +10,9 @@ import (
 // Rows for the foundation's routes: operations, docs, sign-up, sessions and users.
 func init() {
 	all200 := expect(http.StatusOK, nil)
-	signedIn := func(status int) map[actor]int { return expect(status, map[actor]int{anonymous: http.StatusUnauthorized}) }
+	signedIn := func(status int) map[actor]int {
+		return expect(status, map[actor]int{anonymous: http.StatusUnauthorized})
+	}
 	// adminOnly: tenant A's admin gets ok; other tenant's admin acts in B (okOther); anyone else 403.
 	adminOnly := func(ok, okOther int) map[actor]int {
 		return expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized, tenantAdmin: ok, otherTenant: okOther})

@@ -95,10 +95,10 @@ func fixed(p string) func(*testing.T, *world, actor) string {
 // world is tenant A with the tree default, msa, msa/suit, msa/suit/andromeda, msa/rocket, its
 // actors, and tenant B.
 type world struct {
-	env    *apptest.Env
-	a, b   apptest.Tenant
-	ws     map[string]uuid.UUID // by path
-	users  map[actor]apptest.User
+	env   *apptest.Env
+	a, b  apptest.Tenant
+	ws    map[string]uuid.UUID // by path
+	users map[actor]apptest.User
 	// target is a plain user of tenant A that no actor is, for rows about "some other user".
 	target apptest.User
 	mu     sync.Mutex
@@ -306,4 +306,3 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -11,6 +12,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/users"
+	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -44,11 +46,15 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, err
 
 // Create is SignUp without the sign-up switch, for operators.
 func (s *Service) Create(ctx context.Context, in SignUpInput) (SignUpResult, error) {
+	name := strings.TrimSpace(in.Name)
+	if err := checkSignUp(name, in); err != nil {
+		return SignUpResult{}, err
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return SignUpResult{}, err
 	}
-	t := Tenant{ID: id, Slug: in.Slug, Name: in.Name, Settings: "{}", Status: StatusActive}
+	t := Tenant{ID: id, Slug: in.Slug, Name: name, Settings: "{}", Status: StatusActive}
 	var admin users.User
 	ctx = tenancy.WithTenant(ctx, id)
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
@@ -80,8 +86,27 @@ func (s *Service) Create(ctx context.Context, in SignUpInput) (SignUpResult, err
 		User: SignUpUser{ID: admin.ID, Email: admin.Email}}, nil
 }
 
+// checkSignUp refuses what the validate tags cannot express: a name of only spaces, and text
+// PostgreSQL cannot store (a NUL byte), which would otherwise fail the insert with a 500.
+func checkSignUp(name string, in SignUpInput) error {
+	switch {
+	case name == "":
+		return apierr.Invalid("name", "is required")
+	case strings.ContainsRune(name, 0):
+		return apierr.Invalid("name", "must not contain NUL characters")
+	case strings.ContainsRune(in.Admin.DisplayName, 0):
+		return apierr.Invalid("admin.display_name", "must not contain NUL characters")
+	}
+	return nil
+}
+
 // ActiveBySlug resolves a slug for login; a missing or suspended tenant is auth.ErrNoTenant.
 func (s *Service) ActiveBySlug(ctx context.Context, slug string) (uuid.UUID, error) {
+	// A string that cannot be a slug names no tenant; asking PostgreSQL about it could even fail
+	// (a NUL byte), which would turn a login's 401 into a 500.
+	if !web.SlugPattern.MatchString(slug) {
+		return uuid.Nil, auth.ErrNoTenant
+	}
 	var t Tenant
 	err := s.db.Registry(ctx).Where("slug = ? AND status = ?", slug, StatusActive).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

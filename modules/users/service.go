@@ -21,6 +21,10 @@ type Authorizer interface {
 	Changed(ctx context.Context, tenantID uuid.UUID) error
 }
 
+// errNULDisplayName refuses a NUL byte, which PostgreSQL cannot store in text: without this
+// check the insert fails and bad input becomes a 500.
+var errNULDisplayName = apierr.Invalid("display_name", "must not contain NUL characters")
+
 // Service holds the rules of user management.
 type Service struct {
 	db     *tenancy.DB
@@ -37,6 +41,9 @@ func NewService(db *tenancy.DB, authz Authorizer, hasher *Hasher) *Service {
 // CreateTx creates a user inside the caller's tenant transaction and grants the tenant role.
 // Sign-up uses it for the first admin; callers must run Authorizer.Changed after commit.
 func (s *Service) CreateTx(ctx context.Context, tx *gorm.DB, in CreateInput) (User, error) {
+	if strings.ContainsRune(in.DisplayName, 0) {
+		return User{}, errNULDisplayName
+	}
 	hash, err := s.hasher.Hash(in.Password)
 	if err != nil {
 		return User{}, fmt.Errorf("hash password: %w", err)
@@ -136,6 +143,9 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 		return View{}, apierr.Conflict("you cannot disable or demote yourself")
 	}
 	fields := map[string]any{}
+	if in.DisplayName != nil && strings.ContainsRune(*in.DisplayName, 0) {
+		return View{}, errNULDisplayName
+	}
 	if in.DisplayName != nil {
 		fields["display_name"] = strings.TrimSpace(*in.DisplayName)
 	}

@@ -37,6 +37,10 @@ func (store) get(tx *gorm.DB, id uuid.UUID) (User, error) {
 
 func (store) byEmail(tx *gorm.DB, email string) (User, error) {
 	var u User
+	// No stored e-mail holds a NUL byte, and PostgreSQL refuses one in a query (a 500 at login).
+	if strings.ContainsRune(email, 0) {
+		return u, ErrNotFound
+	}
 	err := tx.Where("lower(email) = ?", strings.ToLower(email)).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return u, ErrNotFound
