@@ -74,6 +74,9 @@ type Enforcer struct {
 
 	mu      sync.RWMutex
 	tenants map[uuid.UUID]*tenantPolicy
+	// changes counts the policy changes seen per tenant. A load keeps its result only if no
+	// change came while it ran, and callers after a change never join a load begun before it.
+	changes map[uuid.UUID]uint64
 	loading singleflight.Group
 }
 
@@ -95,7 +98,7 @@ func NewEnforcer(db *tenancy.DB, bus Bus, log *slog.Logger) (*Enforcer, error) {
 		return nil, fmt.Errorf("rbac model: %w", err)
 	}
 	return &Enforcer{db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() },
-		tenants: map[uuid.UUID]*tenantPolicy{}}, nil
+		tenants: map[uuid.UUID]*tenantPolicy{}, changes: map[uuid.UUID]uint64{}}, nil
 }
 
 // SetAuditor makes the enforcer report denials.
@@ -224,6 +227,7 @@ func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, act
 func (e *Enforcer) Forget(tenantID uuid.UUID) {
 	e.mu.Lock()
 	delete(e.tenants, tenantID)
+	e.changes[tenantID]++
 	e.mu.Unlock()
 }
 
@@ -250,17 +254,20 @@ func (e *Enforcer) Loaded() int {
 func (e *Enforcer) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy, error) {
 	e.mu.RLock()
 	tp, ok := e.tenants[tenantID]
+	gen := e.changes[tenantID]
 	e.mu.RUnlock()
 	if ok && (tp.expires.IsZero() || e.now().Before(tp.expires)) {
 		return tp, nil
 	}
-	v, err, _ := e.loading.Do(tenantID.String(), func() (any, error) {
+	v, err, _ := e.loading.Do(fmt.Sprintf("%s/%d", tenantID, gen), func() (any, error) {
 		tp, err := e.load(ctx, tenantID)
 		if err != nil {
 			return nil, err
 		}
 		e.mu.Lock()
-		e.tenants[tenantID] = tp
+		if e.changes[tenantID] == gen {
+			e.tenants[tenantID] = tp
+		}
 		e.mu.Unlock()
 		return tp, nil
 	})

@@ -35,6 +35,21 @@ const (
 
 	AuditRead    Action = "audit:read"
 	AuthzExplain Action = "authz:explain"
+
+	// TokenRead lists every personal access token of the tenant (metadata, never secrets);
+	// TokenManage revokes any of them. Owners manage their own tokens without either.
+	TokenRead   Action = "token:read"
+	TokenManage Action = "token:manage"
+
+	// BoardCreate creates boards in a workspace; BoardAdmin is "everything a board owner can" on
+	// every board of the subtree (tenant and workspace admins). Reading boards of a workspace
+	// follows workspace:read and board membership.
+	BoardCreate Action = "board:create"
+	BoardAdmin  Action = "board:admin"
+	// BoardRead reads every board and image of the subtree whatever its visibility (auditors).
+	BoardRead Action = "board:read"
+	// ImageCreate uploads images that belong to no board yet (uncategorised, the uploader's own).
+	ImageCreate Action = "image:create"
 )
 
 // AllActions lists every action.
@@ -46,6 +61,8 @@ var AllActions = []Action{
 	GrantRead, GrantManage,
 	ProfileRead, ProfileManage,
 	AuditRead, AuthzExplain,
+	TokenRead, TokenManage,
+	BoardCreate, BoardAdmin, BoardRead, ImageCreate,
 }
 
 var known = func() map[Action]bool {
@@ -93,7 +110,7 @@ func BuiltinRoles() map[string][]Action {
 	return map[string][]Action{
 		RoleAdmin:   append([]Action(nil), AllActions...),
 		RoleAuditor: reads,
-		RoleEditor:  {TenantRead, WorkspaceRead, WorkspaceUpdate, ProfileRead},
+		RoleEditor:  {TenantRead, WorkspaceRead, WorkspaceUpdate, ProfileRead, BoardCreate, ImageCreate},
 		RoleViewer:  {TenantRead, WorkspaceRead, ProfileRead},
 	}
 }
