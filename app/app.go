@@ -7,29 +7,49 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/go-redis/redis_rate/v10"
 
 	"github.com/atelier-hq/atelier/configs"
 	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/migrations"
+	"github.com/atelier-hq/atelier/modules/audit"
 	"github.com/atelier-hq/atelier/modules/auth"
+	"github.com/atelier-hq/atelier/modules/authz"
+	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/groups"
+	"github.com/atelier-hq/atelier/modules/images"
+	"github.com/atelier-hq/atelier/modules/profiles"
+	"github.com/atelier-hq/atelier/modules/roles"
 	"github.com/atelier-hq/atelier/modules/tenants"
+	"github.com/atelier-hq/atelier/modules/tokens"
 	"github.com/atelier-hq/atelier/modules/users"
+	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // App holds the wired services of one process.
 type App struct {
-	Cfg      configs.Config
-	Log      *slog.Logger
-	DB       *tenancy.DB
-	Broker   *jobs.Broker
-	Enforcer *rbac.Enforcer
-	Users    *users.Service
-	Auth     *auth.Service
-	Tenants  *tenants.Service
+	Cfg        configs.Config
+	Log        *slog.Logger
+	DB         *tenancy.DB
+	Broker     *jobs.Broker
+	Enforcer   *rbac.Enforcer
+	Users      *users.Service
+	Auth       *auth.Service
+	Tenants    *tenants.Service
+	Workspaces *workspaces.Service
+	Profiles   *profiles.Service
+	Roles      *roles.Service
+	Groups     *groups.Service
+	Audit      *audit.Service
+	Authz      *authz.Service
+	Tokens     *tokens.Service
+	TokenLog   *tokens.Logger
+	Boards     *boards.Service
+	Images     *images.Service
 
 	stop context.CancelFunc
 }
@@ -61,38 +81,75 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	bus := rbac.NewRedisBus(broker.Redis())
 	enforcer, err := rbac.NewEnforcer(db, bus, log)
 	if err != nil {
+		_ = db.Close()
+		_ = broker.Close()
 		return nil, err
 	}
 	listenCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := bus.Listen(listenCtx, enforcer, log); err != nil {
 		stop()
+		_ = db.Close()
+		_ = broker.Close()
 		return nil, fmt.Errorf("listen for policy changes: %w", err)
 	}
 	a := &App{Cfg: cfg, Log: log, DB: db, Broker: broker, Enforcer: enforcer, stop: stop}
-	a.Users = users.NewService(db, enforcer, users.NewHasher(cfg.PasswordHashMemoryKiB))
+	a.Audit = audit.NewService(db, enforcer, log, audit.Config{Retention: cfg.AuditRetention})
+	enforcer.SetAuditor(a.Audit)
+	a.Users = users.NewService(db, enforcer, users.NewHasher(cfg.PasswordHashMemoryKiB), a.Audit)
+	a.Authz = authz.NewService(enforcer, a.Users)
+	a.Roles = roles.NewService(db, enforcer, a.Audit)
+	a.Groups = groups.NewService(db, enforcer, a.Audit, a.Users)
 	a.Tenants = tenants.NewService(db, a.Users, cfg.SignupEnabled)
+	a.Workspaces = workspaces.NewService(db, enforcer, a.Audit, log)
+	a.Authz.RegisterObject(authz.KindWorkspace, authz.WorkspaceObjects(a.Workspaces))
+	a.Profiles = profiles.NewService(db, enforcer, a.Workspaces, a.Audit)
 	a.Auth = auth.NewService(db, a.Users, a.Tenants, redis_rate.NewLimiter(broker.Redis()), auth.Config{
 		Secret: secret, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		PerAccount: cfg.LoginLimitPerAccount, PerAddress: cfg.LoginLimitPerAddress, LimitWindow: cfg.LoginLimitWindow,
 	}, log)
+	a.Users.SetSessions(a.Auth)
+	a.Tokens = tokens.NewService(db, enforcer, a.Users, a.Audit, tokens.Config{Retention: cfg.TokenLogRetention}, log)
+	a.TokenLog = tokens.NewLogger(db, log, tokens.LoggerConfig{})
+	storage, err := images.NewLocalStorage(filepath.Join(cfg.DataDir, "images"))
+	if err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	a.Boards = boards.NewService(db, enforcer, a.Workspaces, a.Audit)
+	a.Images = images.NewService(db, enforcer, a.Boards, a.Workspaces, storage,
+		images.Limits{MaxBytes: cfg.UploadMaxBytes, MaxPixels: cfg.UploadMaxPixels, MaxSide: cfg.UploadMaxSide}, a.Audit, log)
+	a.Boards.SetImages(a.Images)
+	// Images first: a cascading workspace delete removes them before their boards.
+	a.Workspaces.RegisterContents("images", a.Images.Contents())
+	a.Workspaces.RegisterContents("boards", a.Boards.Contents())
 	return a, nil
 }
 
 // Close releases connections.
 func (a *App) Close() error {
 	a.stop()
+	a.Audit.Close()
+	a.TokenLog.Close()
 	return errors.Join(a.Broker.Close(), a.DB.Close())
 }
 
 // RegisterTasks adds every module's task handlers to the worker.
 func (a *App) RegisterTasks(w *jobs.Worker) {
 	w.Handle(auth.TaskPurgeRefreshTokens, a.Auth.PurgeHandler(a.Tenants))
+	w.Handle(workspaces.TaskPurgeExpiredGrants, a.Workspaces.PurgeExpiredGrantsHandler(a.Tenants))
+	w.Handle(audit.TaskPrune, a.Audit.PruneHandler(a.Tenants))
+	w.Handle(tokens.TaskPruneAccessLog, a.Tokens.PruneHandler(a.Tenants))
+	w.Handle(tokens.TaskExpiryNotice, a.Tokens.ExpiryNoticeHandler(a.Tenants))
 }
 
 // Periodic lists every module's periodic tasks.
 func (a *App) Periodic() []jobs.Periodic {
 	return []jobs.Periodic{
-		{Cron: "17 * * * *", Task: auth.NewPurgeTask}, // hourly, clock-aligned so every scheduler agrees on the tick
+		{Cron: "*/5 * * * *", Task: workspaces.NewPurgeExpiredGrantsTask}, // expired grants already stop counting; this tidies and audits
+		{Cron: "17 * * * *", Task: auth.NewPurgeTask},                     // hourly, clock-aligned so every scheduler agrees on the tick
+		{Cron: "41 3 * * *", Task: audit.NewPruneTask},                    // daily, clock-aligned likewise
+		{Cron: "23 * * * *", Task: tokens.NewPruneTask},                   // hourly, in bounded batches
+		{Cron: "53 * * * *", Task: tokens.NewExpiryNoticeTask},            // hourly; each token is noticed once
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,10 +17,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/atelier-hq/atelier/modules/audit"
 	"github.com/atelier-hq/atelier/modules/auth"
+	"github.com/atelier-hq/atelier/modules/authz"
+	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/groups"
+	"github.com/atelier-hq/atelier/modules/images"
+	"github.com/atelier-hq/atelier/modules/profiles"
+	"github.com/atelier-hq/atelier/modules/roles"
 	"github.com/atelier-hq/atelier/modules/tenants"
+	"github.com/atelier-hq/atelier/modules/tokens"
 	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/modules/web"
+	"github.com/atelier-hq/atelier/modules/workspaces"
 )
 
 // APIPrefix is where the API lives.
@@ -34,39 +44,40 @@ type Server struct {
 // NewServer builds the Fiber app with every module's routes.
 func NewServer(a *App) *Server {
 	f := fiber.New(fiber.Config{
-		AppName:                 "atelier",
-		BodyLimit:               a.Cfg.BodyLimitBytes,
-		ErrorHandler:            web.ErrorHandler(a.Log),
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            60 * time.Second,
-		IdleTimeout:             120 * time.Second,
-		DisableStartupMessage:   true,
-		EnableTrustedProxyCheck: len(a.Cfg.TrustedProxies) > 0,
-		TrustedProxies:          a.Cfg.TrustedProxies,
-		ProxyHeader:             proxyHeader(a.Cfg.TrustedProxies),
+		AppName:               "atelier",
+		BodyLimit:             max(a.Cfg.BodyLimitBytes, int(a.Cfg.UploadMaxBytes)+1<<20), // uploads; LimitBody keeps JSON small
+		ErrorHandler:          web.ErrorHandler(a.Log),
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
 	})
 	metrics := newHTTPMetrics()
 	f.Use(recover.New())
 	f.Use(requestid.New(requestid.Config{Header: web.RequestIDHeader, Generator: newRequestID}))
-	f.Use(accessLog(a.Log, metrics))
+	f.Use(web.ClientIPMiddleware(a.Cfg.TrustedProxies))
+	f.Use(accessLog(a.Log, metrics, a.TokenLog))
+	f.Use(web.LimitBody(a.Cfg.BodyLimitBytes))
 
 	root := web.NewRouter(f.Group(""), "", nil)
-	api := web.NewRouter(f.Group(APIPrefix), APIPrefix, a.Auth.Authenticate())
+	api := web.NewRouter(f.Group(APIPrefix), APIPrefix, a.Auth.Authenticate(a.Tokens))
 	s := &Server{Fiber: f, Routers: []*web.Router{root, api}}
 
 	mountOps(root, a, metrics)
 	tenants.Mount(api, a.Tenants)
 	auth.Mount(api, a.Auth)
 	users.Mount(api, a.Users)
+	workspaces.Mount(api, a.Workspaces)
+	profiles.Mount(api, a.Profiles)
+	roles.Mount(api, a.Roles)
+	groups.Mount(api, a.Groups)
+	audit.Mount(api, a.Audit)
+	authz.Mount(api, a.Authz)
+	tokens.Mount(api, a.Tokens)
+	boards.Mount(api, a.Boards)
+	images.Mount(api, a.Images)
 	mountDocs(api, s)
 	return s
-}
-
-func proxyHeader(trusted []string) string {
-	if len(trusted) > 0 {
-		return fiber.HeaderXForwardedFor
-	}
-	return ""
 }
 
 func newRequestID() string {
@@ -78,7 +89,8 @@ func newRequestID() string {
 }
 
 // accessLog logs every request with its request id, tenant and user, and records its metrics.
-func accessLog(log *slog.Logger, m *httpMetrics) fiber.Handler {
+// Requests made with a personal access token also go to that token's access log (tokenLog).
+func accessLog(log *slog.Logger, m *httpMetrics, tokenLog *tokens.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		c.SetUserContext(web.WithRequestID(c.UserContext(), web.RequestID(c)))
@@ -92,7 +104,9 @@ func accessLog(log *slog.Logger, m *httpMetrics) fiber.Handler {
 		status := c.Response().StatusCode()
 		route := c.Route().Path
 		elapsed := time.Since(start)
-		m.observe(c.Method(), route, status, elapsed)
+		// Fiber's method and route strings may alias buffers reused by the next request; metric
+		// labels outlive the request, so they get copies.
+		m.observe(strings.Clone(c.Method()), strings.Clone(route), status, elapsed)
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -104,7 +118,7 @@ func accessLog(log *slog.Logger, m *httpMetrics) fiber.Handler {
 			slog.String("route", route),
 			slog.Int("status", status),
 			slog.Duration("duration", elapsed),
-			slog.String("ip", c.IP()),
+			slog.String("ip", web.ClientIP(c)),
 		}
 		if t, ok := c.Locals(auth.LocalTenant).(string); ok {
 			attrs = append(attrs, slog.String("tenant_id", t))
@@ -113,6 +127,9 @@ func accessLog(log *slog.Logger, m *httpMetrics) fiber.Handler {
 			attrs = append(attrs, slog.String("user_id", u))
 		}
 		log.LogAttrs(c.UserContext(), level, "request", attrs...)
+		// The status is final here (the error handler has answered), so 4xx and 5xx are logged too.
+		tokenLog.Record(c.UserContext(), err, tokens.Request{At: start, RequestID: web.RequestID(c),
+			Method: c.Method(), Path: c.Path(), Status: status, ClientIP: web.ClientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)})
 		return nil
 	}
 }

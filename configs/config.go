@@ -25,6 +25,12 @@ type Config struct {
 	RefreshTokenTTL time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
 	BodyLimitBytes  int           `env:"BODY_LIMIT_BYTES" envDefault:"1048576"`
 
+	// Image uploads: the largest file, and the largest image in pixels (width × height) and on
+	// either side; decompression bombs are refused from the header, before decoding.
+	UploadMaxBytes  int64 `env:"UPLOAD_MAX_BYTES" envDefault:"26214400"`
+	UploadMaxPixels int64 `env:"UPLOAD_MAX_PIXELS" envDefault:"40000000"`
+	UploadMaxSide   int   `env:"UPLOAD_MAX_SIDE" envDefault:"12000"`
+
 	// Login attempts allowed per window, per account and per client address.
 	LoginLimitPerAccount int           `env:"LOGIN_LIMIT_PER_ACCOUNT" envDefault:"10"`
 	LoginLimitPerAddress int           `env:"LOGIN_LIMIT_PER_ADDRESS" envDefault:"50"`
@@ -35,6 +41,13 @@ type Config struct {
 
 	// TrustedProxies lists proxy addresses whose X-Forwarded-For is believed.
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+
+	// AuditRetention is how long audit log entries are kept; a daily job prunes older ones.
+	AuditRetention time.Duration `env:"AUDIT_RETENTION" envDefault:"8760h"`
+
+	// TokenLogRetention is how long personal access token access log entries are kept; a
+	// periodic job prunes older ones.
+	TokenLogRetention time.Duration `env:"TOKEN_LOG_RETENTION" envDefault:"2160h"`
 
 	// EmbeddedWorker runs the asynq worker inside `serve` (always true with the embedded broker).
 	EmbeddedWorker bool `env:"EMBEDDED_WORKER" envDefault:"false"`

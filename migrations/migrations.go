@@ -57,6 +57,19 @@ func Up(ctx context.Context, db *sql.DB, dialect string) ([]int64, error) {
 	return applied, nil
 }
 
+// UpTo applies the pending migrations up to and including version (an upgrade test starts
+// from an older schema with it).
+func UpTo(ctx context.Context, db *sql.DB, dialect string, version int64) error {
+	p, err := provider(db, dialect)
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate up to %d: %w", version, err)
+	}
+	return nil
+}
+
 // List reports every known migration and whether it has been applied.
 func List(ctx context.Context, db *sql.DB, dialect string) ([]Status, error) {
 	p, err := provider(db, dialect)

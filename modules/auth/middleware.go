@@ -21,6 +21,14 @@ type CredentialVerifier interface {
 	Verify(ctx context.Context, raw string) (tenancy.Principal, error)
 }
 
+// RequestGuard is implemented by verifiers whose credentials are limited by the kind of request
+// (a personal access token without the `write` scope may only use safe methods). Authenticate
+// asks it after Verify, with the principal already in ctx so that the refusal is attributed
+// and logged, and before the handler runs.
+type RequestGuard interface {
+	Guard(ctx context.Context, p tenancy.Principal, method, path string) error
+}
+
 // Locals keys the middleware sets for logging.
 const (
 	LocalTenant = "tenant_id"
@@ -54,6 +62,11 @@ func (s *Service) Authenticate(extra ...CredentialVerifier) fiber.Handler {
 		c.Locals(LocalTenant, p.TenantID.String())
 		c.Locals(LocalUser, p.UserID.String())
 		c.SetUserContext(tenancy.WithPrincipal(c.UserContext(), p))
+		if g, ok := v.(RequestGuard); ok {
+			if err := g.Guard(c.UserContext(), p, c.Method(), c.Path()); err != nil {
+				return err
+			}
+		}
 		return c.Next()
 	}
 }

@@ -27,7 +27,7 @@ func (h handler) login(c *fiber.Ctx) error {
 	if err := web.Decode(c, &in); err != nil {
 		return err
 	}
-	t, err := h.s.Login(c.UserContext(), in, c.IP())
+	t, err := h.s.Login(c.UserContext(), in, web.ClientIP(c))
 	if err != nil {
 		return err
 	}

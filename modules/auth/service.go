@@ -81,7 +81,7 @@ type LoginInput struct {
 
 // RefreshInput exchanges a refresh token for a new pair.
 type RefreshInput struct {
-	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
+	RefreshToken string `json:"refresh_token" validate:"required,max=4096"`
 }
 
 // LogoutInput ends the session the refresh token belongs to; all ends every session of the caller.
@@ -205,6 +205,11 @@ func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
 		}
 		return s.store.revokeFamily(tx, rt.FamilyID, now)
 	})
+}
+
+// RevokeUserSessions ends every session of the user inside the caller's tenant transaction.
+func (s *Service) RevokeUserSessions(tx *gorm.DB, userID uuid.UUID) error {
+	return s.store.revokeUser(tx, userID, s.now())
 }
 
 // PurgeRefreshTokens deletes the tenant's refresh tokens that can never be used again.

@@ -76,7 +76,7 @@ func (s *Service) Create(ctx context.Context, in SignUpInput) (SignUpResult, err
 		if err != nil {
 			return err
 		}
-		_, err = workspaces.CreateDefaultTx(tx, admin.ID)
+		_, err = workspaces.CreateDefaultTx(ctx, tx, admin.ID)
 		return err
 	})
 	if err != nil {

@@ -27,15 +27,26 @@ var errNULDisplayName = apierr.Invalid("display_name", "must not contain NUL cha
 
 // Service holds the rules of user management.
 type Service struct {
-	db     *tenancy.DB
-	authz  Authorizer
-	hasher *Hasher
-	store  store
+	db       *tenancy.DB
+	authz    Authorizer
+	auditor  rbac.Auditor
+	hasher   *Hasher
+	sessions SessionRevoker
+	store    store
 }
 
-// NewService wires the service.
-func NewService(db *tenancy.DB, authz Authorizer, hasher *Hasher) *Service {
-	return &Service{db: db, authz: authz, hasher: hasher}
+// SessionRevoker ends every session of a user inside the caller's transaction (auth).
+type SessionRevoker interface {
+	RevokeUserSessions(tx *gorm.DB, userID uuid.UUID) error
+}
+
+// SetSessions connects the session store, so that disabling a user also ends their sessions:
+// re-enabling them later must not bring old tokens back to life.
+func (s *Service) SetSessions(r SessionRevoker) { s.sessions = r }
+
+// NewService wires the service. The auditor records every granted change.
+func NewService(db *tenancy.DB, authz Authorizer, hasher *Hasher, auditor rbac.Auditor) *Service {
+	return &Service{db: db, authz: authz, hasher: hasher, auditor: auditor}
 }
 
 // CreateTx creates a user inside the caller's tenant transaction and grants the tenant role.
@@ -82,6 +93,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if err := s.changed(ctx); err != nil {
 		return View{}, err
 	}
+	role := in.Role
+	if role == "" {
+		role = "member"
+	}
+	s.record(ctx, rbac.UserCreate, u.ID, map[string]any{"email": u.Email, "role": role})
 	return s.withRoles(ctx, u)
 }
 
@@ -163,6 +179,11 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 				return err
 			}
 		}
+		if in.Disabled != nil && *in.Disabled && s.sessions != nil {
+			if err := s.sessions.RevokeUserSessions(tx, id); err != nil {
+				return err
+			}
+		}
 		if in.Role != nil {
 			if err := setTenantRole(ctx, tx, id, *in.Role); err != nil {
 				return err
@@ -182,7 +203,30 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 			return View{}, err
 		}
 	}
+	s.record(ctx, rbac.UserUpdate, id, updateReason(fields, in.Role))
 	return s.withRoles(ctx, u)
+}
+
+// record adds a granted change to the audit log (after its transaction committed).
+func (s *Service) record(ctx context.Context, action rbac.Action, userID uuid.UUID, reason map[string]any) {
+	if s.auditor == nil {
+		return
+	}
+	p, _ := tenancy.PrincipalFrom(ctx)
+	s.auditor.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(action),
+		Object: "user:" + userID.String(), Allowed: true, Reason: reason})
+}
+
+// updateReason lists what an update changed.
+func updateReason(fields map[string]any, role *string) map[string]any {
+	changed := make(map[string]any, len(fields)+1)
+	for k, v := range fields {
+		changed[k] = v
+	}
+	if role != nil {
+		changed["role"] = *role
+	}
+	return map[string]any{"changed": changed}
 }
 
 // Active returns the user if they may act now (exists, enabled, tenant active).
@@ -199,6 +243,24 @@ func (s *Service) Active(ctx context.Context, id uuid.UUID) (User, error) {
 // ActiveTx is Active inside the caller's tenant transaction.
 func (s *Service) ActiveTx(tx *gorm.DB, id uuid.UUID) (User, error) {
 	return s.store.activeUser(tx, id)
+}
+
+// DisplayNamesTx returns, inside the caller's tenant transaction, the display names of those of
+// ids that are users of the tenant; an id missing from the answer is no user there. Other modules
+// check and label the users they reference with it.
+func (s *Service) DisplayNamesTx(tx *gorm.DB, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	out := make(map[uuid.UUID]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []User
+	if err := tx.Select("id", "display_name").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("display names: %w", err)
+	}
+	for _, u := range rows {
+		out[u.ID] = u.DisplayName
+	}
+	return out, nil
 }
 
 // ByEmail finds a user of the tenant in ctx for login.

@@ -1,0 +1,62 @@
+package boards
+
+import (
+	"errors"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+var errNotFound = errors.New("board not found")
+
+type store struct{}
+
+func (store) get(tx *gorm.DB, id uuid.UUID) (Board, error) {
+	var b Board
+	err := tx.Where("id = ?", id).Take(&b).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return b, errNotFound
+	}
+	return b, err
+}
+
+func (store) role(tx *gorm.DB, boardID, userID uuid.UUID) (string, error) {
+	var m Member
+	err := tx.Where("board_id = ? AND user_id = ?", boardID, userID).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", nil
+	}
+	return m.Role, err
+}
+
+// Visible is the board visibility rule as one SQL condition on the boards table aliased alias:
+// admins (and readers of everything, e.g. auditors) see every board; workspace members see shared and public ones; everyone sees the boards
+// they are a member of. Listings of boards and of images on boards both use it, so the rule is
+// a condition of the query, never a filter over loaded rows.
+func Visible(alias string, userID uuid.UUID, seeAll, wsMember bool) (string, []any) {
+	if seeAll {
+		return "TRUE", nil
+	}
+	member := "EXISTS (SELECT 1 FROM board_members m WHERE m.tenant_id = " + alias + ".tenant_id AND m.board_id = " +
+		alias + ".id AND m.user_id = ?)"
+	if wsMember {
+		return "(" + alias + ".visibility IN ('shared', 'public') OR " + member + ")", []any{userID}
+	}
+	return member, []any{userID}
+}
+
+// listVisible is the board listing of one workspace as one query.
+func (store) listVisible(tx *gorm.DB, workspaceID, userID uuid.UUID, admin, wsMember bool, after uuid.UUID, limit int) ([]Board, error) {
+	cond, args := Visible("boards", userID, admin, wsMember)
+	q := tx.Where("boards.workspace_id = ?", workspaceID).Where(cond, args...)
+	if after != uuid.Nil {
+		q = q.Where("boards.id > ?", after)
+	}
+	var out []Board
+	return out, q.Order("boards.id").Limit(limit).Find(&out).Error
+}
+
+func (store) members(tx *gorm.DB, boardID uuid.UUID) ([]Member, error) {
+	var out []Member
+	return out, tx.Where("board_id = ?", boardID).Order("created_at, user_id").Find(&out).Error
+}

@@ -1,0 +1,248 @@
+package images
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/rbac"
+	"github.com/atelier-hq/atelier/tenancy"
+)
+
+// ListFilter selects images of one workspace: all the caller can read, only the caller's
+// uncategorised ones (Uncategorised), or one board's (Board).
+type ListFilter struct {
+	Uncategorised bool
+	Board         *uuid.UUID
+}
+
+// List pages through the images of a workspace the caller can read, in one query: the read rule
+// is a condition of the SQL, never a filter over loaded rows. Uncategorised images are only ever
+// the caller's own.
+func (s *Service) List(ctx context.Context, wsRef string, f ListFilter, after uuid.UUID, limit int) ([]View, error) {
+	ws, err := s.workspaces.Resolve(ctx, wsRef)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := tenancy.PrincipalFrom(ctx)
+	node := rbac.WorkspaceNode(ws.ID)
+	admin, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.BoardAdmin)
+	if err != nil {
+		return nil, err
+	}
+	wsMember, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.WorkspaceRead)
+	if err != nil {
+		return nil, err
+	}
+	readAll, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.BoardRead)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Image
+	var boardAdmin bool
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		q := tx.Where("images.workspace_id = ?", ws.ID)
+		switch {
+		case f.Uncategorised:
+			q = q.Where("images.board_id IS NULL AND images.owner_id = ?", p.UserID)
+		case f.Board != nil:
+			b, err := s.boards.Load(ctx, tx, *f.Board)
+			if err != nil {
+				return err
+			}
+			if b.Board.WorkspaceID != ws.ID {
+				return apierr.NotFound("board")
+			}
+			boardAdmin = b.Relation.Admin
+			q = q.Where("images.board_id = ?", *f.Board)
+		default:
+			cond, args := boards.Visible("b", p.UserID, admin || readAll, wsMember)
+			q = q.Where("((images.board_id IS NULL AND images.owner_id = ?) OR images.board_id IN "+
+				"(SELECT b.id FROM boards b WHERE b.tenant_id = images.tenant_id AND b.workspace_id = ? AND "+cond+"))",
+				append([]any{p.UserID, ws.ID}, args...)...)
+		}
+		if after != uuid.Nil {
+			q = q.Where("images.id > ?", after)
+		}
+		return q.Order("images.id").Limit(limit).Find(&rows).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]View, len(rows))
+	for i, img := range rows {
+		out[i] = img.view(img.OwnerID == p.UserID || admin || boardAdmin)
+	}
+	return out, nil
+}
+
+// BoardImages pages through one board's images (readers of the board).
+func (s *Service) BoardImages(ctx context.Context, boardID uuid.UUID, after uuid.UUID, limit int) ([]View, error) {
+	var rows []Image
+	var admin bool
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		b, err := s.boards.Load(ctx, tx, boardID)
+		if err != nil {
+			return err
+		}
+		admin = b.Relation.Admin
+		q := tx.Where("board_id = ?", boardID)
+		if after != uuid.Nil {
+			q = q.Where("id > ?", after)
+		}
+		return q.Order("id").Limit(limit).Find(&rows).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	p, _ := tenancy.PrincipalFrom(ctx)
+	out := make([]View, len(rows))
+	for i, img := range rows {
+		out[i] = img.view(img.OwnerID == p.UserID || admin)
+	}
+	return out, nil
+}
+
+// AddToBoard puts images on a board. Each image needs its caller to be its direct owner (or an
+// admin) — board ownership never confers rights over someone else's image — and add rights on
+// the board; an image already on another board also needs delete rights there. All images are
+// in the board's workspace. All or nothing.
+func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.UUID) error {
+	if err := requireWrite(ctx); err != nil {
+		return err
+	}
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		dest, err := s.boards.Load(ctx, tx, boardID)
+		if err != nil {
+			return err
+		}
+		if !dest.Can(boards.OpAddImages) {
+			return s.forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+		}
+		for _, id := range ids {
+			a, err := s.load(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if !a.own && !a.admin {
+				return s.forbid(ctx, "image:add_to_board", id, "only the image's owner (or an admin) may put it on a board")
+			}
+			if a.img.WorkspaceID != dest.Board.WorkspaceID {
+				return apierr.Invalid("image_ids", "image "+id.String()+" is in another workspace")
+			}
+			if a.board != nil && a.board.Board.ID != boardID && !a.mayChange() {
+				return s.forbid(ctx, "image:move", id, "may not take this image off its board")
+			}
+			if err := tx.Model(&Image{}).Where("id = ?", id).Update("board_id", boardID).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.record(ctx, "board:add_images", boardID, true, map[string]any{"images": len(ids)})
+	return nil
+}
+
+// RemoveFromBoard takes an image off a board (delete rights there); it becomes its owner's
+// uncategorised image.
+func (s *Service) RemoveFromBoard(ctx context.Context, boardID, imageID uuid.UUID) error {
+	if err := requireWrite(ctx); err != nil {
+		return err
+	}
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		a, err := s.load(ctx, tx, imageID)
+		if err != nil {
+			return err
+		}
+		if a.board == nil || a.board.Board.ID != boardID {
+			return apierr.NotFound("image")
+		}
+		if !a.mayChange() {
+			return s.forbid(ctx, "board:remove_image", imageID, "may not take this image off the board")
+		}
+		return tx.Model(&Image{}).Where("id = ?", imageID).Update("board_id", nil).Error
+	})
+	if err != nil {
+		return err
+	}
+	s.record(ctx, "board:remove_image", boardID, true, map[string]any{"image": imageID.String()})
+	return nil
+}
+
+// BoardDeleted implements boards.Images: the board's images become uncategorised, or are
+// deleted (rows now, files after commit).
+func (s *Service) BoardDeleted(ctx context.Context, tx *gorm.DB, boardID uuid.UUID, deleteImages bool) (func(), error) {
+	if !deleteImages {
+		return nil, tx.Model(&Image{}).Where("board_id = ?", boardID).Update("board_id", nil).Error
+	}
+	var ids []uuid.UUID
+	if err := tx.Model(&Image{}).Where("board_id = ?", boardID).Pluck("id", &ids).Error; err != nil {
+		return nil, err
+	}
+	if err := tx.Where("board_id = ?", boardID).Delete(&Image{}).Error; err != nil {
+		return nil, err
+	}
+	tenantID, _ := tenancy.TenantFrom(ctx)
+	return func() {
+		for _, id := range ids {
+			s.removeFiles(context.WithoutCancel(ctx), tenantID, id)
+		}
+	}, nil
+}
+
+// BoardMoved implements boards.Images: a board's images move with it.
+func (s *Service) BoardMoved(_ context.Context, tx *gorm.DB, boardID, workspaceID uuid.UUID) error {
+	return tx.Model(&Image{}).Where("board_id = ?", boardID).Update("workspace_id", workspaceID).Error
+}
+
+// PublicBoard is a published board with its images, for anonymous readers.
+type PublicBoard struct {
+	Board  boards.PublicView `json:"board"`
+	Images []PublicImage     `json:"images"`
+}
+
+// Public returns a published board and its images: no members, owners, e-mails or metadata.
+func (s *Service) Public(ctx context.Context, boardID uuid.UUID) (PublicBoard, error) {
+	ctx, b, err := s.boards.Published(ctx, boardID)
+	if err != nil {
+		return PublicBoard{}, err
+	}
+	var rows []Image
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("board_id = ?", boardID).Order("id").Limit(500).Find(&rows).Error
+	})
+	if err != nil {
+		return PublicBoard{}, err
+	}
+	out := PublicBoard{Board: boards.PublicView{ID: b.ID, Name: b.Name, Description: b.Description}, Images: []PublicImage{}}
+	for _, img := range rows {
+		out.Images = append(out.Images, PublicImage{ID: img.ID, Name: img.Name, ContentType: img.ContentType, Width: img.Width, Height: img.Height})
+	}
+	return out, nil
+}
+
+// PublicFile opens an image's file or thumbnail if it is on the published board.
+func (s *Service) PublicFile(ctx context.Context, boardID, imageID uuid.UUID, thumbnail bool) (Image, ReadSeekCloser, int64, error) {
+	ctx, _, err := s.boards.Published(ctx, boardID)
+	if err != nil {
+		return Image{}, nil, 0, err
+	}
+	var img Image
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("id = ? AND board_id = ?", imageID, boardID).Take(&img).Error
+	})
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Image{}, nil, 0, apierr.NotFound("image")
+	}
+	if err != nil {
+		return Image{}, nil, 0, err
+	}
+	return s.open(ctx, img, thumbnail)
+}

@@ -1,0 +1,370 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/workspaces"
+	"github.com/atelier-hq/atelier/rbac"
+	"github.com/atelier-hq/atelier/tenancy"
+)
+
+// Authorizer is the decision point (rbac.Enforcer).
+type Authorizer interface {
+	Authorize(ctx context.Context, action rbac.Action, node string) error
+	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
+}
+
+// Boards is what images needs of the boards module: a board with the caller's relation, 404
+// when the caller cannot read it; and published boards for the anonymous endpoint.
+type Boards interface {
+	Load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (boards.Access, error)
+	Published(ctx context.Context, id uuid.UUID) (context.Context, boards.Board, error)
+}
+
+// Workspaces resolves a workspace reference the caller can see.
+type Workspaces interface {
+	Resolve(ctx context.Context, ref string) (workspaces.Workspace, error)
+}
+
+// Service holds the rules of images.
+type Service struct {
+	db         *tenancy.DB
+	authz      Authorizer
+	boards     Boards
+	workspaces Workspaces
+	storage    Storage
+	limits     Limits
+	auditor    rbac.Auditor
+	log        *slog.Logger
+}
+
+// NewService wires the service.
+func NewService(db *tenancy.DB, authz Authorizer, b Boards, ws Workspaces, st Storage, lim Limits, auditor rbac.Auditor, log *slog.Logger) *Service {
+	return &Service{db: db, authz: authz, boards: b, workspaces: ws, storage: st, limits: lim, auditor: auditor, log: log}
+}
+
+// access is an image with how the caller stands to it.
+type access struct {
+	img   Image
+	board *boards.Access // nil for an uncategorised image
+	own   bool           // the caller is the image's direct owner
+	admin bool           // tenant or workspace admin over the image's workspace
+}
+
+// mayChange is SPEC §6's "update / delete an image" row; for an uncategorised image, its owner
+// and admins.
+func (a access) mayChange() bool {
+	if a.board == nil {
+		return a.own || a.admin
+	}
+	return boards.MayChangeImage(a.board.Relation, a.board.Board.Visibility, a.own)
+}
+
+// showMetadata: generation metadata is for the owner and admins (the privacy default).
+func (a access) showMetadata() bool {
+	return a.own || a.admin || (a.board != nil && a.board.Relation.Admin)
+}
+
+// load is the one read check every path to an image goes through: an uncategorised image is
+// its owner's and admins'; an image on a board is readable by whoever may read the board.
+// Anything else is 404, exactly like an image that does not exist.
+func (s *Service) load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (access, error) {
+	var img Image
+	err := tx.Where("id = ?", id).Take(&img).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return access{}, apierr.NotFound("image")
+	}
+	if err != nil {
+		return access{}, err
+	}
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok {
+		return access{}, apierr.NotFound("image")
+	}
+	admin, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID), rbac.BoardAdmin)
+	if err != nil {
+		return access{}, err
+	}
+	a := access{img: img, own: img.OwnerID == p.UserID, admin: admin}
+	if img.BoardID == nil {
+		readAll, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID), rbac.BoardRead)
+		if err != nil {
+			return access{}, err
+		}
+		if !a.own && !a.admin && !readAll {
+			s.record(ctx, "image:read", id, false, map[string]any{"rule": "an uncategorised image is its owner's"})
+			return access{}, apierr.NotFound("image")
+		}
+		return a, nil
+	}
+	b, err := s.boards.Load(ctx, tx, *img.BoardID)
+	if apierr.Is(err, apierr.CodeNotFound) {
+		return access{}, apierr.NotFound("image")
+	}
+	if err != nil {
+		return access{}, err
+	}
+	a.board = &b
+	return a, nil
+}
+
+// Upload is an image to store.
+type Upload struct {
+	Name    string
+	Data    []byte
+	BoardID *uuid.UUID
+	// Metadata is the generation metadata, a JSON object (empty: none).
+	Metadata []byte
+}
+
+// MaxMetadataBytes bounds an image's generation metadata.
+const MaxMetadataBytes = 64 << 10
+
+// Upload stores a new image in the workspace, on a board if BoardID is set (add rights there)
+// or uncategorised (image:create on the workspace). The files are written first and removed
+// again if the row cannot be written, so a failed upload leaves nothing behind.
+func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, error) {
+	name, data, boardID := up.Name, up.Data, up.BoardID
+	if err := requireWrite(ctx); err != nil {
+		return View{}, err
+	}
+	ws, err := s.workspaces.Resolve(ctx, wsRef)
+	if err != nil {
+		return View{}, err
+	}
+	if boardID == nil {
+		if err := s.authorize(ctx, rbac.ImageCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
+			return View{}, err
+		}
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 255 || strings.ContainsRune(name, 0) || !utf8.ValidString(name) {
+		return View{}, apierr.Invalid("name", "must be 1 to 255 characters of valid UTF-8")
+	}
+	meta, err := metadataOf(up.Metadata)
+	if err != nil {
+		return View{}, err
+	}
+	media, decoded, err := Inspect(data, s.limits)
+	if err != nil {
+		return View{}, err
+	}
+	thumb, _, err := Thumbnail(decoded, media.Format)
+	if err != nil {
+		return View{}, fmt.Errorf("thumbnail: %w", err)
+	}
+	p, _ := tenancy.PrincipalFrom(ctx)
+	id, err := uuid.NewV7()
+	if err != nil {
+		return View{}, err
+	}
+	sum := sha256.Sum256(data)
+	img := Image{ID: id, WorkspaceID: ws.ID, OwnerID: p.UserID, BoardID: boardID, Name: name,
+		ContentType: media.ContentType, SizeBytes: int64(len(data)), Width: media.Width, Height: media.Height,
+		Sha256: hex.EncodeToString(sum[:]), Metadata: meta}
+	if err := s.storage.Put(ctx, FileKey(p.TenantID, id), data); err != nil {
+		return View{}, fmt.Errorf("store image: %w", err)
+	}
+	if err := s.storage.Put(ctx, ThumbKey(p.TenantID, id), thumb); err != nil {
+		s.removeFiles(ctx, p.TenantID, id)
+		return View{}, fmt.Errorf("store thumbnail: %w", err)
+	}
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if boardID != nil {
+			b, err := s.boards.Load(ctx, tx, *boardID)
+			if apierr.Is(err, apierr.CodeNotFound) {
+				return apierr.Invalid("board_id", "no such board")
+			}
+			if err != nil {
+				return err
+			}
+			if b.Board.WorkspaceID != ws.ID {
+				return apierr.Invalid("board_id", "the board is in another workspace")
+			}
+			if !b.Can(boards.OpAddImages) {
+				return s.forbid(ctx, "board:add_images", *boardID, "may not add images to this board")
+			}
+		}
+		return tx.Create(&img).Error
+	})
+	if err != nil {
+		s.removeFiles(ctx, p.TenantID, id)
+		return View{}, err
+	}
+	s.record(ctx, "image:create", id, true, map[string]any{"workspace_id": ws.ID.String()})
+	return img.view(true), nil
+}
+
+// metadataOf checks generation metadata: a JSON object within MaxMetadataBytes ("{}" if none).
+func metadataOf(raw []byte) ([]byte, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return []byte("{}"), nil
+	}
+	if len(raw) > MaxMetadataBytes {
+		return nil, apierr.Invalid("metadata", fmt.Sprintf("at most %d bytes", MaxMetadataBytes))
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return nil, apierr.Invalid("metadata", "must be a JSON object")
+	}
+	// PostgreSQL's jsonb takes neither invalid UTF-8 nor a NUL character: bad input, not a 500.
+	if !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\u0000`)) {
+		return nil, apierr.Invalid("metadata", "must be valid UTF-8 without NUL characters")
+	}
+	return raw, nil
+}
+
+// Get returns an image the caller can read.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (View, error) {
+	var a access
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		a, err = s.load(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	return a.img.view(a.showMetadata()), nil
+}
+
+// File opens the image's file (or thumbnail) after the same read check as every other path.
+func (s *Service) File(ctx context.Context, id uuid.UUID, thumbnail bool) (Image, ReadSeekCloser, int64, error) {
+	var a access
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		a, err = s.load(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return Image{}, nil, 0, err
+	}
+	return s.open(ctx, a.img, thumbnail)
+}
+
+func (s *Service) open(ctx context.Context, img Image, thumbnail bool) (Image, ReadSeekCloser, int64, error) {
+	key := FileKey(img.TenantID, img.ID)
+	if thumbnail {
+		key = ThumbKey(img.TenantID, img.ID)
+	}
+	f, size, err := s.storage.Open(ctx, key)
+	if errors.Is(err, ErrNoFile) {
+		return Image{}, nil, 0, apierr.NotFound("image")
+	}
+	return img, f, size, err
+}
+
+// Patch renames or stars an image (the table's update right).
+func (s *Service) Patch(ctx context.Context, id uuid.UUID, in PatchInput) (View, error) {
+	if err := requireWrite(ctx); err != nil {
+		return View{}, err
+	}
+	var out access
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		a, err := s.load(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !a.mayChange() {
+			return s.forbid(ctx, "image:update", id, "may not change this image")
+		}
+		fields := map[string]any{"updated_at": gorm.Expr("CURRENT_TIMESTAMP")}
+		if in.Name != nil {
+			name := strings.TrimSpace(*in.Name)
+			if name == "" || strings.ContainsRune(name, 0) {
+				return apierr.Invalid("name", "must be 1 to 255 characters")
+			}
+			fields["name"] = name
+		}
+		if in.Starred != nil {
+			fields["starred"] = *in.Starred
+		}
+		if err := tx.Model(&Image{}).Where("id = ?", id).Updates(fields).Error; err != nil {
+			return err
+		}
+		out = a
+		return tx.Where("id = ?", id).Take(&out.img).Error
+	})
+	if err != nil {
+		return View{}, err
+	}
+	s.record(ctx, "image:update", id, true, nil)
+	return out.img.view(out.showMetadata()), nil
+}
+
+// Delete removes the image: the row in a transaction, then its files. A crash between the two
+// leaves an unreachable file, never a row without its file.
+func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
+	if err := requireWrite(ctx); err != nil {
+		return err
+	}
+	var img Image
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		a, err := s.load(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !a.mayChange() {
+			return s.forbid(ctx, "image:delete", id, "may not delete this image")
+		}
+		img = a.img
+		return tx.Where("id = ?", id).Delete(&Image{}).Error
+	})
+	if err != nil {
+		return err
+	}
+	s.removeFiles(ctx, img.TenantID, img.ID)
+	s.record(ctx, "image:delete", id, true, nil)
+	return nil
+}
+
+func (s *Service) removeFiles(ctx context.Context, tenantID, id uuid.UUID) {
+	for _, key := range []string{FileKey(tenantID, id), ThumbKey(tenantID, id)} {
+		if err := s.storage.Delete(ctx, key); err != nil {
+			s.log.WarnContext(ctx, "image file left behind", slog.String("key", key), slog.Any("error", err))
+		}
+	}
+}
+
+func (s *Service) authorize(ctx context.Context, action rbac.Action, node string) error {
+	err := s.authz.Authorize(ctx, action, node)
+	if errors.Is(err, rbac.ErrDenied) {
+		return apierr.Forbidden("")
+	}
+	return err
+}
+
+func requireWrite(ctx context.Context) error {
+	if p, ok := tenancy.PrincipalFrom(ctx); ok && !p.HasScope("write") {
+		return apierr.Forbidden("this token may only read")
+	}
+	return nil
+}
+
+func (s *Service) forbid(ctx context.Context, action string, id uuid.UUID, why string) error {
+	s.record(ctx, action, id, false, map[string]any{"rule": why})
+	return apierr.Forbidden(why)
+}
+
+func (s *Service) record(ctx context.Context, action string, id uuid.UUID, allowed bool, reason map[string]any) {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok || s.auditor == nil {
+		return
+	}
+	s.auditor.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: action,
+		Object: "image:" + id.String(), Allowed: allowed, Reason: reason})
+}
