@@ -150,6 +150,18 @@ func (e *Enforcer) Allowed(ctx context.Context, tenantID, userID uuid.UUID, node
 	return tp.ce.Enforce(UserSubject(userID), tp.dom, node, string(action))
 }
 
+// ReadOnlyFor reports whether the access profile in force on the node makes it read-only for
+// the user (a `read_only` profile there or above, and the user no tenant admin). Rights that do
+// not come from a grant — board membership, owning an image — are bound by it too: the modules
+// that grant them ask here before any write.
+func (e *Enforcer) ReadOnlyFor(ctx context.Context, tenantID, userID uuid.UUID, node string) (bool, error) {
+	tp, err := e.tenant(ctx, tenantID)
+	if err != nil {
+		return false, err
+	}
+	return tp.accessVerdict(UserSubject(userID), node, "", WorkspaceUpdate) == "read_only", nil
+}
+
 // RolesOn lists the roles the user holds on the node itself or inherits from above it.
 func (e *Enforcer) RolesOn(ctx context.Context, tenantID, userID uuid.UUID, node string) ([]string, error) {
 	tp, err := e.tenant(ctx, tenantID)
@@ -291,7 +303,7 @@ func (e *Enforcer) load(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy,
 	tp := &tenantPolicy{ce: ce, dom: tenantID.String(), parents: map[string]string{}, access: map[string]accessAssignment{}}
 	now := e.now()
 	var expiring []Grant
-	err = e.db.Tx(tenancy.WithTenant(ctx, tenantID), func(tx *gorm.DB) error {
+	err = e.db.ReadTx(tenancy.WithTenant(ctx, tenantID), func(tx *gorm.DB) error {
 		a, err := adapterFor(tx)
 		if err != nil {
 			return err

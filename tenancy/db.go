@@ -38,6 +38,10 @@ const (
 type DB struct {
 	gorm    *gorm.DB
 	dialect Dialect
+	// reader serves ReadTx. On SQLite it is a pool of read-only connections beside the single
+	// writer connection (WAL lets readers run while a write transaction is open); on PostgreSQL
+	// it is gorm itself.
+	reader *gorm.DB
 }
 
 // Options configure Open.
@@ -60,6 +64,7 @@ func Open(opts Options) (*DB, error) {
 	}
 	var (
 		g       *gorm.DB
+		reader  *gorm.DB
 		err     error
 		dialect Dialect
 	)
@@ -71,9 +76,13 @@ func Open(opts Options) (*DB, error) {
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
-		dsn := filepath.Join(opts.DataDir, "atelier.db") +
-			"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
-		g, err = gorm.Open(sqlite.Open(dsn), cfg)
+		file := filepath.Join(opts.DataDir, "atelier.db")
+		g, err = gorm.Open(sqlite.Open(file+
+			"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"), cfg)
+		if err == nil {
+			reader, err = gorm.Open(sqlite.Open(file+
+				"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=query_only(1)&_txlock=deferred"), cfg)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
@@ -85,7 +94,16 @@ func Open(opts Options) (*DB, error) {
 	if dialect == SQLite {
 		// One writer at a time is what SQLite allows; a single connection avoids lock errors.
 		sqlDB.SetMaxOpenConns(1)
+		readDB, err := reader.DB()
+		if err != nil {
+			return nil, err
+		}
+		readDB.SetMaxOpenConns(4)
+		if err := registerScope(reader); err != nil {
+			return nil, err
+		}
 	} else {
+		reader = g
 		n := opts.MaxOpenConns
 		if n <= 0 {
 			n = 20
@@ -97,7 +115,7 @@ func Open(opts Options) (*DB, error) {
 	if err := registerScope(g); err != nil {
 		return nil, err
 	}
-	return &DB{gorm: g, dialect: dialect}, nil
+	return &DB{gorm: g, dialect: dialect, reader: reader}, nil
 }
 
 // Dialect reports the backend.
@@ -112,13 +130,20 @@ func (d *DB) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close releases the pool.
+// Close releases the pools.
 func (d *DB) Close() error {
-	sqlDB, err := d.gorm.DB()
-	if err != nil {
-		return err
+	var errs []error
+	for _, g := range []*gorm.DB{d.reader, d.gorm} {
+		if g == nil || (g == d.reader && d.reader == d.gorm) {
+			continue
+		}
+		sqlDB, err := g.DB()
+		if err == nil {
+			err = sqlDB.Close()
+		}
+		errs = append(errs, err)
 	}
-	return sqlDB.Close()
+	return errors.Join(errs...)
 }
 
 type scopedTxKey struct{}
@@ -128,12 +153,24 @@ type scopedTxKey struct{}
 // for row-level security (SET LOCAL semantics: the setting dies with the transaction, so a pooled
 // connection never carries one tenant's scope to the next user).
 func (d *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return d.tx(ctx, d.gorm, fn)
+}
+
+// ReadTx is Tx for reads that must not wait for a write transaction in progress: on SQLite it
+// runs on a read-only connection beside the single writer (WAL), so a decision made inside a
+// write transaction can load a tenant's policy without waiting on itself. It sees what is
+// committed. On PostgreSQL it is Tx.
+func (d *DB) ReadTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return d.tx(ctx, d.reader, fn)
+}
+
+func (d *DB) tx(ctx context.Context, g *gorm.DB, fn func(tx *gorm.DB) error) error {
 	tenantID, ok := TenantFrom(ctx)
 	if !ok {
 		return ErrNoTenant
 	}
 	ctx = context.WithValue(ctx, scopedTxKey{}, tenantID)
-	return d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if d.dialect == Postgres {
 			if err := tx.Exec("SELECT set_config('role', ?, true), set_config('app.tenant_id', ?, true)",
 				AppRole, tenantID.String()).Error; err != nil {
