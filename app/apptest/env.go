@@ -96,12 +96,17 @@ func (r Response) ErrorCode() string {
 	return e.Error.Code
 }
 
-// Do sends a request. body may be nil, a string or []byte (sent as is), or a value sent as JSON.
+// Do sends a request. body may be nil, a string or []byte (sent as is), a Form (sent as
+// multipart/form-data), or a value sent as JSON.
 func (e *Env) Do(method, path, token string, body any) Response {
 	e.T.Helper()
 	var reader io.Reader
+	contentType := "application/json"
 	switch b := body.(type) {
 	case nil:
+	case Form:
+		reader = bytes.NewReader(b.Body)
+		contentType = b.ContentType
 	case string:
 		reader = strings.NewReader(b)
 	case []byte:
@@ -115,7 +120,7 @@ func (e *Env) Do(method, path, token string, body any) Response {
 	}
 	req := httptest.NewRequest(method, path, reader)
 	if reader != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -25,6 +25,9 @@ type Relation struct {
 	// ReadAll reads every board of the workspace whatever its visibility, and nothing more
 	// (tenant auditors).
 	ReadAll bool
+	// ReadOnly: an access profile makes the board's workspace read-only for the caller; no
+	// membership, ownership or visibility lets them write there.
+	ReadOnly bool
 }
 
 // Op is an operation of SPEC §6's table.
@@ -47,6 +50,9 @@ func (r Relation) owns() bool { return r.Admin || r.Role == RoleOwner }
 // not visible (404); being able to read but not to do is 403.
 func Can(r Relation, visibility string, op Op) bool {
 	member := r.Role != ""
+	if r.ReadOnly && op != OpRead && op != OpViewMembers {
+		return false
+	}
 	switch op {
 	case OpRead:
 		return r.owns() || member || r.ReadAll || (r.WSMember && (visibility == Shared || visibility == Public))
@@ -67,6 +73,9 @@ func Can(r Relation, visibility string, op Op) bool {
 
 // MayAddMember: owners add any role; editors add viewers and editors only.
 func MayAddMember(r Relation, role string) bool {
+	if r.ReadOnly {
+		return false
+	}
 	if r.owns() {
 		return role == RoleEditor || role == RoleViewer
 	}
@@ -76,7 +85,7 @@ func MayAddMember(r Relation, role string) bool {
 // MayRemoveMember: owners remove anyone but the owner (replaced only by a transfer); editors
 // remove viewers only.
 func MayRemoveMember(r Relation, targetRole string) bool {
-	if targetRole == RoleOwner {
+	if targetRole == RoleOwner || r.ReadOnly {
 		return false
 	}
 	if r.owns() {
@@ -87,7 +96,7 @@ func MayRemoveMember(r Relation, targetRole string) bool {
 
 // MayChangeRole: only owners change roles, never to or from owner (that is a transfer).
 func MayChangeRole(r Relation, from, to string) bool {
-	return r.owns() && from != RoleOwner && to != RoleOwner
+	return r.owns() && !r.ReadOnly && from != RoleOwner && to != RoleOwner
 }
 
 // MayChangeImage is the table's "update / delete an image" row for an image on the board:
@@ -95,6 +104,8 @@ func MayChangeRole(r Relation, from, to string) bool {
 // board. Board ownership never confers more: an image added by someone else stays theirs.
 func MayChangeImage(r Relation, visibility string, ownImage bool) bool {
 	switch {
+	case r.ReadOnly:
+		return false
 	case r.owns():
 		return true
 	case r.Role == RoleEditor:

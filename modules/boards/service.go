@@ -20,6 +20,7 @@ type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
 	RolesOn(ctx context.Context, tenantID, userID uuid.UUID, node string) ([]string, error)
+	ReadOnlyFor(ctx context.Context, tenantID, userID uuid.UUID, node string) (bool, error)
 }
 
 // Workspaces resolves a workspace reference the caller can see.
@@ -134,7 +135,11 @@ func (s *Service) standing(ctx context.Context, p tenancy.Principal, wsID uuid.U
 			}
 		}
 	}
-	return Relation{Admin: admin, WSMember: wsMember, ReadAll: readAll}, nil
+	readOnly, err := s.authz.ReadOnlyFor(ctx, p.TenantID, p.UserID, node)
+	if err != nil {
+		return Relation{}, err
+	}
+	return Relation{Admin: admin, WSMember: wsMember, ReadAll: readAll, ReadOnly: readOnly}, nil
 }
 
 // Create makes a board in the workspace; the creator becomes its owner.

@@ -42,8 +42,11 @@ func (s *Service) List(ctx context.Context, wsRef string, f ListFilter, after uu
 	if err != nil {
 		return nil, err
 	}
+	rule, err := s.metadataRule(ctx, ws.ID)
+	if err != nil {
+		return nil, err
+	}
 	var rows []Image
-	var boardAdmin bool
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		q := tx.Where("images.workspace_id = ?", ws.ID)
 		switch {
@@ -57,7 +60,6 @@ func (s *Service) List(ctx context.Context, wsRef string, f ListFilter, after uu
 			if b.Board.WorkspaceID != ws.ID {
 				return apierr.NotFound("board")
 			}
-			boardAdmin = b.Relation.Admin
 			q = q.Where("images.board_id = ?", *f.Board)
 		default:
 			cond, args := boards.Visible("b", p.UserID, admin || readAll, wsMember)
@@ -75,7 +77,7 @@ func (s *Service) List(ctx context.Context, wsRef string, f ListFilter, after uu
 	}
 	out := make([]View, len(rows))
 	for i, img := range rows {
-		out[i] = img.view(img.OwnerID == p.UserID || admin || boardAdmin)
+		out[i] = img.view(rule(audience{owner: img.OwnerID == p.UserID, admin: admin, auditor: readAll && !admin}))
 	}
 	return out, nil
 }
@@ -83,13 +85,13 @@ func (s *Service) List(ctx context.Context, wsRef string, f ListFilter, after uu
 // BoardImages pages through one board's images (readers of the board).
 func (s *Service) BoardImages(ctx context.Context, boardID uuid.UUID, after uuid.UUID, limit int) ([]View, error) {
 	var rows []Image
-	var admin bool
+	var b boards.Access
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		b, err := s.boards.Load(ctx, tx, boardID)
+		var err error
+		b, err = s.boards.Load(ctx, tx, boardID)
 		if err != nil {
 			return err
 		}
-		admin = b.Relation.Admin
 		q := tx.Where("board_id = ?", boardID)
 		if after != uuid.Nil {
 			q = q.Where("id > ?", after)
@@ -99,10 +101,15 @@ func (s *Service) BoardImages(ctx context.Context, boardID uuid.UUID, after uuid
 	if err != nil {
 		return nil, err
 	}
+	rule, err := s.metadataRule(ctx, b.Board.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
 	p, _ := tenancy.PrincipalFrom(ctx)
+	rel := b.Relation
 	out := make([]View, len(rows))
 	for i, img := range rows {
-		out[i] = img.view(img.OwnerID == p.UserID || admin)
+		out[i] = img.view(rule(audience{owner: img.OwnerID == p.UserID, admin: rel.Admin, auditor: rel.ReadAll && !rel.Admin}))
 	}
 	return out, nil
 }

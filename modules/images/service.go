@@ -26,6 +26,7 @@ import (
 type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
+	ReadOnlyFor(ctx context.Context, tenantID, userID uuid.UUID, node string) (bool, error)
 }
 
 // Boards is what images needs of the boards module: a board with the caller's relation, 404
@@ -49,6 +50,7 @@ type Service struct {
 	storage    Storage
 	limits     Limits
 	auditor    rbac.Auditor
+	privacy    Privacy
 	log        *slog.Logger
 }
 
@@ -59,24 +61,37 @@ func NewService(db *tenancy.DB, authz Authorizer, b Boards, ws Workspaces, st St
 
 // access is an image with how the caller stands to it.
 type access struct {
-	img   Image
-	board *boards.Access // nil for an uncategorised image
-	own   bool           // the caller is the image's direct owner
-	admin bool           // tenant or workspace admin over the image's workspace
+	img     Image
+	board   *boards.Access // nil for an uncategorised image
+	own     bool           // the caller is the image's direct owner
+	admin   bool           // tenant or workspace admin over the image's workspace
+	readAll bool           // reads every image of the workspace (auditors, admins)
+	// readOnly: an access profile makes the image's workspace read-only for the caller.
+	readOnly bool
 }
 
 // mayChange is SPEC §6's "update / delete an image" row; for an uncategorised image, its owner
 // and admins.
 func (a access) mayChange() bool {
 	if a.board == nil {
-		return a.own || a.admin
+		return (a.own || a.admin) && !a.readOnly
 	}
 	return boards.MayChangeImage(a.board.Relation, a.board.Board.Visibility, a.own)
 }
 
-// showMetadata: generation metadata is for the owner and admins (the privacy default).
-func (a access) showMetadata() bool {
-	return a.own || a.admin || (a.board != nil && a.board.Relation.Admin)
+// audience is the caller's standing for the privacy profile.
+func (a access) audience() audience {
+	return audience{owner: a.own, admin: a.admin, auditor: a.readAll && !a.admin}
+}
+
+// view is the image as the caller may see it: generation metadata per the privacy profile in
+// force on its workspace.
+func (s *Service) view(ctx context.Context, a access) (View, error) {
+	rule, err := s.metadataRule(ctx, a.img.WorkspaceID)
+	if err != nil {
+		return View{}, err
+	}
+	return a.img.view(rule(a.audience())), nil
 }
 
 // load is the one read check every path to an image goes through: an uncategorised image is
@@ -99,12 +114,16 @@ func (s *Service) load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (access, 
 	if err != nil {
 		return access{}, err
 	}
-	a := access{img: img, own: img.OwnerID == p.UserID, admin: admin}
+	readAll, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID), rbac.BoardRead)
+	if err != nil {
+		return access{}, err
+	}
+	readOnly, err := s.authz.ReadOnlyFor(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID))
+	if err != nil {
+		return access{}, err
+	}
+	a := access{img: img, own: img.OwnerID == p.UserID, admin: admin, readAll: readAll, readOnly: readOnly}
 	if img.BoardID == nil {
-		readAll, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID), rbac.BoardRead)
-		if err != nil {
-			return access{}, err
-		}
 		if !a.own && !a.admin && !readAll {
 			s.record(ctx, "image:read", id, false, map[string]any{"rule": "an uncategorised image is its owner's"})
 			return access{}, apierr.NotFound("image")
@@ -206,7 +225,11 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 		return View{}, err
 	}
 	s.record(ctx, "image:create", id, true, map[string]any{"workspace_id": ws.ID.String()})
-	return img.view(true), nil
+	admin, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(ws.ID), rbac.BoardAdmin)
+	if err != nil {
+		return View{}, err
+	}
+	return s.view(ctx, access{img: img, own: true, admin: admin})
 }
 
 // metadataOf checks generation metadata: a JSON object within MaxMetadataBytes ("{}" if none).
@@ -239,7 +262,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return a.img.view(a.showMetadata()), nil
+	return s.view(ctx, a)
 }
 
 // File opens the image's file (or thumbnail) after the same read check as every other path.
@@ -303,7 +326,7 @@ func (s *Service) Patch(ctx context.Context, id uuid.UUID, in PatchInput) (View,
 		return View{}, err
 	}
 	s.record(ctx, "image:update", id, true, nil)
-	return out.img.view(out.showMetadata()), nil
+	return s.view(ctx, out)
 }
 
 // Delete removes the image: the row in a transaction, then its files. A crash between the two
