@@ -132,11 +132,12 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close releases the pools.
 func (d *DB) Close() error {
+	pools := []*gorm.DB{d.gorm}
+	if d.reader != nil && d.reader != d.gorm {
+		pools = append(pools, d.reader)
+	}
 	var errs []error
-	for _, g := range []*gorm.DB{d.reader, d.gorm} {
-		if g == nil || (g == d.reader && d.reader == d.gorm) {
-			continue
-		}
+	for _, g := range pools {
 		sqlDB, err := g.DB()
 		if err == nil {
 			err = sqlDB.Close()
