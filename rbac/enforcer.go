@@ -12,7 +12,6 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
-	defaultrolemanager "github.com/casbin/casbin/v2/rbac/default-role-manager"
 	gormadapter "github.com/casbin/gorm-adapter/v3"
 	"github.com/google/uuid"
 	"golang.org/x/sync/singleflight"
@@ -299,7 +298,8 @@ func (e *Enforcer) load(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy,
 		return nil, fmt.Errorf("new enforcer: %w", err)
 	}
 	ce.EnableAutoSave(false)
-	ce.SetNamedRoleManager("g", defaultrolemanager.NewRoleManager(maxHierarchy))
+	ce.SetNamedRoleManager("g", newGraph(maxHierarchy))
+	ce.SetNamedRoleManager("g2", newGraph(maxHierarchy))
 	tp := &tenantPolicy{ce: ce, dom: tenantID.String(), parents: map[string]string{}, access: map[string]accessAssignment{}}
 	now := e.now()
 	var expiring []Grant
