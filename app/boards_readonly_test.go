@@ -66,3 +66,35 @@ func TestBoards_readOnlyProfileStopsWritesFromMembershipAndOwnership(t *testing.
 	btMust(t, env.Do(http.MethodPatch, board, w.token(tenantAdmin), map[string]any{"name": "By the admin"}), http.StatusOK)
 	btMust(t, env.Do(http.MethodDelete, img, w.token(tenantAdmin), nil), http.StatusNoContent)
 }
+
+// The board list carries the caller's own role on each board, from the same query.
+func TestBoards_listCarriesTheCallersRole(t *testing.T) {
+	w, k := btSetup(t)
+	env := w.env
+	mine := btBoard(t, env, k.owner.Token, "msa/suit", map[string]any{"name": "Mine", "visibility": "shared"})
+	btMust(t, env.Do(http.MethodPost, "/api/v1/boards/"+mine.String()+"/members", k.owner.Token,
+		map[string]any{"user_id": w.users[wsEditor].ID, "role": "viewer"}), http.StatusCreated)
+	other := btBoard(t, env, k.owner.Token, "msa/suit", map[string]any{"name": "Other", "visibility": "shared"})
+	roles := func(token string) map[uuid.UUID]string {
+		t.Helper()
+		var page struct {
+			Items []btBoardView `json:"items"`
+		}
+		btMust(t, env.Do(http.MethodGet, "/api/v1/workspaces/msa~suit/boards", token, nil), http.StatusOK).JSON(t, &page)
+		out := map[uuid.UUID]string{}
+		for _, b := range page.Items {
+			out[b.ID] = b.MyRole
+		}
+		return out
+	}
+	if got := roles(k.owner.Token); got[mine] != "owner" || got[other] != "owner" {
+		t.Errorf("owner's roles: %v", got)
+	}
+	got := roles(w.token(wsEditor))
+	if r, ok := got[mine]; !ok || r != "viewer" {
+		t.Errorf("member's role on Mine: %q (listed %v), want viewer", r, ok)
+	}
+	if r, ok := got[other]; !ok || r != "" {
+		t.Errorf("non-member's role on a shared board: %q (listed %v), want none", r, ok)
+	}
+}

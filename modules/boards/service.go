@@ -200,32 +200,18 @@ func (s *Service) List(ctx context.Context, wsRef string, after uuid.UUID, limit
 	if err != nil {
 		return nil, err
 	}
-	var rows []Board
-	roles := map[uuid.UUID]string{}
+	var rows []listed
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		if rows, err = s.store.listVisible(tx, ws.ID, p.UserID, st.Admin || st.ReadAll, st.WSMember, after, limit); err != nil {
-			return err
-		}
-		ids := make([]uuid.UUID, len(rows))
-		for i, b := range rows {
-			ids[i] = b.ID
-		}
-		var mine []Member
-		if err := tx.Where("user_id = ? AND board_id IN ?", p.UserID, ids).Find(&mine).Error; err != nil {
-			return err
-		}
-		for _, m := range mine {
-			roles[m.BoardID] = m.Role
-		}
-		return nil
+		rows, err = s.store.listVisible(tx, ws.ID, p.UserID, st.Admin || st.ReadAll, st.WSMember, after, limit)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list boards: %w", err)
 	}
 	out := make([]View, len(rows))
 	for i, b := range rows {
-		out[i] = b.view(roles[b.ID])
+		out[i] = b.Board.view(b.MyRole)
 	}
 	return out, nil
 }

@@ -45,14 +45,24 @@ func Visible(alias string, userID uuid.UUID, seeAll, wsMember bool) (string, []a
 	return member, []any{userID}
 }
 
-// listVisible is the board listing of one workspace as one query.
-func (store) listVisible(tx *gorm.DB, workspaceID, userID uuid.UUID, admin, wsMember bool, after uuid.UUID, limit int) ([]Board, error) {
+// listed is a board with the caller's membership role on it ("" for none).
+type listed struct {
+	Board
+	MyRole string `gorm:"column:my_role"`
+}
+
+// listVisible is the board listing of one workspace, with the caller's role on each board, as
+// one query.
+func (store) listVisible(tx *gorm.DB, workspaceID, userID uuid.UUID, admin, wsMember bool, after uuid.UUID, limit int) ([]listed, error) {
 	cond, args := Visible("boards", userID, admin, wsMember)
-	q := tx.Where("boards.workspace_id = ?", workspaceID).Where(cond, args...)
+	q := tx.Model(&Board{}).
+		Select("boards.*, COALESCE((SELECT r.role FROM board_members r WHERE r.tenant_id = boards.tenant_id "+
+			"AND r.board_id = boards.id AND r.user_id = ?), '') AS my_role", userID).
+		Where("boards.workspace_id = ?", workspaceID).Where(cond, args...)
 	if after != uuid.Nil {
 		q = q.Where("boards.id > ?", after)
 	}
-	var out []Board
+	var out []listed
 	return out, q.Order("boards.id").Limit(limit).Find(&out).Error
 }
 
