@@ -98,3 +98,24 @@ func TestBoards_listCarriesTheCallersRole(t *testing.T) {
 		t.Errorf("non-member's role on a shared board: %q (listed %v), want none", r, ok)
 	}
 }
+
+// A read_only access profile at either end stops a board move by workspace admins; the tenant
+// admin still moves it.
+func TestBoards_readOnlyProfileStopsMovesByWorkspaceAdmins(t *testing.T) {
+	w, k := btSetup(t)
+	env := w.env
+	b := btBoard(t, env, k.owner.Token, "msa/suit/andromeda", map[string]any{"name": "Archive"})
+	var p struct {
+		ID uuid.UUID `json:"id"`
+	}
+	btMust(t, env.Do(http.MethodPost, "/api/v1/profiles", w.token(tenantAdmin),
+		map[string]any{"type": "access", "name": w.unique(), "settings": map[string]any{"read_only": true}}), http.StatusCreated).JSON(t, &p)
+	btMust(t, env.Do(http.MethodPut, "/api/v1/workspaces/msa~suit~andromeda/profiles/access", w.token(tenantAdmin),
+		map[string]any{"profile_id": p.ID}), http.StatusOK)
+	move := "/api/v1/boards/" + b.String() + "/move"
+	btErr(t, env.Do(http.MethodPost, move, w.token(parentAdmin), map[string]any{"workspace_id": "msa~rocket"}), http.StatusForbidden, "forbidden", "")
+	if n := bdCount(t, env, w.a.ID, `SELECT count(*) FROM boards WHERE id = ? AND workspace_id = ?`, b, w.ws["msa/suit/andromeda"]); n != 1 {
+		t.Errorf("the refused move moved the board")
+	}
+	btMust(t, env.Do(http.MethodPost, move, w.token(tenantAdmin), map[string]any{"workspace_id": "msa~rocket"}), http.StatusOK)
+}

@@ -56,7 +56,7 @@ func (e *Enforcer) Explain(ctx context.Context, tenantID, userID uuid.UUID, node
 				continue
 			}
 			grants := []Step{}
-			if ok, _ := rm.HasLink(n, role+"@"+sub, tp.dom); ok && directLink(tp, n, role+"@"+sub) {
+			if directLink(tp, n, role+"@"+sub) {
 				grants = append(grants, Step{Kind: "grant", Node: n, Role: role})
 			}
 			groups, _ := rm.GetRoles(n, tp.dom)

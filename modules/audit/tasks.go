@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/tenancy"
 )
 
@@ -21,7 +22,7 @@ type TenantLister interface {
 
 // NewPruneTask is the periodic task's payload-less task.
 func NewPruneTask() (*asynq.Task, error) {
-	return asynq.NewTask(TaskPrune, nil, asynq.MaxRetry(5), asynq.Queue("low")), nil
+	return asynq.NewTask(TaskPrune, nil, asynq.MaxRetry(5), asynq.Queue(jobs.QueueLow)), nil
 }
 
 // PruneHandler runs the retention. It is idempotent: a retry deletes only what is still there.

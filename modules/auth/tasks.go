@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/tenancy"
 )
 
@@ -21,7 +22,7 @@ type TenantLister interface {
 
 // NewPurgeTask is the periodic task's payload-less task.
 func NewPurgeTask() (*asynq.Task, error) {
-	return asynq.NewTask(TaskPurgeRefreshTokens, nil, asynq.MaxRetry(5), asynq.Queue("low")), nil
+	return asynq.NewTask(TaskPurgeRefreshTokens, nil, asynq.MaxRetry(5), asynq.Queue(jobs.QueueLow)), nil
 }
 
 // PurgeHandler runs the purge. It is idempotent: a retry deletes only what is still there.

@@ -144,11 +144,8 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 			if a.board != nil && a.board.Board.ID != boardID && !a.mayChange() {
 				return s.forbid(ctx, "image:move", id, "may not take this image off its board")
 			}
-			if err := tx.Model(&Image{}).Where("id = ?", id).Update("board_id", boardID).Error; err != nil {
-				return err
-			}
 		}
-		return nil
+		return tx.Model(&Image{}).Where("id IN ?", ids).Update("board_id", boardID).Error
 	})
 	if err != nil {
 		return err

@@ -73,9 +73,6 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if !rbac.RoleNamePattern.MatchString(in.Name) {
 		return View{}, apierr.Invalid("name", "must match "+rbac.RoleNamePattern.String())
 	}
-	if err := checkDescription(in.Description); err != nil {
-		return View{}, err
-	}
 	if err := checkActions(in.Permissions); err != nil {
 		return View{}, err
 	}
@@ -110,9 +107,6 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 		return View{}, err
 	}
 	if in.Description != nil {
-		if err := checkDescription(*in.Description); err != nil {
-			return View{}, err
-		}
 		trimmed := strings.TrimSpace(*in.Description)
 		in.Description = &trimmed
 	}
@@ -258,14 +252,6 @@ func checkActions(perms []rbac.Action) error {
 		if !a.Known() {
 			return apierr.Invalid("permissions", fmt.Sprintf("unknown action %q", string(a)))
 		}
-	}
-	return nil
-}
-
-// checkDescription refuses a NUL byte, which PostgreSQL cannot store in text (a 500 otherwise).
-func checkDescription(d string) error {
-	if strings.ContainsRune(d, 0) {
-		return apierr.Invalid("description", "must not contain NUL characters")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 
+	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -60,12 +61,12 @@ func (n LogNotifier) TokenExpiring(ctx context.Context, e ExpiryNotice) error {
 
 // NewPruneTask is the retention's payload-less task.
 func NewPruneTask() (*asynq.Task, error) {
-	return asynq.NewTask(TaskPruneAccessLog, nil, asynq.MaxRetry(5), asynq.Queue("low")), nil
+	return asynq.NewTask(TaskPruneAccessLog, nil, asynq.MaxRetry(5), asynq.Queue(jobs.QueueLow)), nil
 }
 
 // NewExpiryNoticeTask is the expiry notice's payload-less task.
 func NewExpiryNoticeTask() (*asynq.Task, error) {
-	return asynq.NewTask(TaskExpiryNotice, nil, asynq.MaxRetry(5), asynq.Queue("low")), nil
+	return asynq.NewTask(TaskExpiryNotice, nil, asynq.MaxRetry(5), asynq.Queue(jobs.QueueLow)), nil
 }
 
 // PruneHandler runs the retention in every tenant. It is idempotent: a retry deletes only what

@@ -33,9 +33,8 @@ func ClientIPMiddleware(trusted []string) fiber.Handler {
 		return false
 	}
 	return func(c *fiber.Ctx) error {
-		peer, err := netip.ParseAddr(c.Context().RemoteIP().String())
 		ip := c.Context().RemoteIP().String()
-		if err == nil && isTrusted(peer) {
+		if peer, err := netip.ParseAddr(ip); err == nil && isTrusted(peer) {
 			hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
 			for i := len(hops) - 1; i >= 0; i-- {
 				a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))

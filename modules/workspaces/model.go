@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/rbac"
 )
 
@@ -190,9 +191,8 @@ type GrantInput struct {
 
 // ListQuery is the listing's query string.
 type ListQuery struct {
+	web.PageQuery
 	Parent string `query:"parent" description:"a workspace id or path (~ for /): only its direct children; ~ alone: the top level"`
-	Limit  int    `query:"limit" minimum:"1" maximum:"200" description:"page size (default 50)"`
-	Cursor string `query:"cursor" description:"next_cursor of the previous page"`
 }
 
 // DeleteQuery is the delete's query string.

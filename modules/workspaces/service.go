@@ -300,10 +300,15 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (View,
 			}
 		}
 	}
-	if in.describes() {
+	// A slug or parent_id equal to the current one changes nothing: it is decided as an update,
+	// so that it is never the one PATCH that needs no permission but workspace:read.
+	if in.describes() || !m.moves() {
 		if err := s.authorize(ctx, rbac.WorkspaceUpdate, w.Node()); err != nil {
 			return View{}, err
 		}
+	}
+	if !in.describes() && !m.moves() {
+		return w.view(), nil
 	}
 	if m.moves() {
 		if err := s.authorize(ctx, rbac.WorkspaceMove, w.parentNode()); err != nil {
@@ -441,7 +446,6 @@ func (s *Service) Delete(ctx context.Context, ref string, cascade bool) error {
 	var revoked []rbac.Grant
 	var afters []func()
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		afters = afters[:0] // a retried transaction starts over
 		if err := s.lockTree(tx, p.TenantID); err != nil {
 			return err
 		}

@@ -44,6 +44,7 @@ func TestWorkspaces_viewerOnParentReadsBelowAndEditorEditsOnlyInItsSubtree(t *te
 		{"viewer cannot create below", viewer, http.MethodPost, "", map[string]any{"name": "X", "slug": "x", "parent_id": tr.ws["msa/suit"].ID}, http.StatusForbidden},
 		{"viewer cannot grant", viewer, http.MethodPost, "msa~suit~andromeda/grants", map[string]any{"subject_type": "user", "subject_id": viewer.ID, "role": "viewer"}, http.StatusForbidden},
 		{"viewer cannot move", viewer, http.MethodPatch, "msa~suit~andromeda", map[string]any{"parent_id": tr.ws["msa/rocket"].ID}, http.StatusForbidden},
+		{"viewer cannot send a PATCH that changes nothing", viewer, http.MethodPatch, "msa~suit", map[string]any{"slug": "suit", "parent_id": tr.ws["msa"].ID}, http.StatusForbidden},
 		{"editor renames the node", editor, http.MethodPatch, "msa~suit", rename, http.StatusOK},
 		{"editor renames below", editor, http.MethodPatch, "msa~suit~andromeda", map[string]any{"description": "edited"}, http.StatusOK},
 		{"editor cannot see rocket", editor, http.MethodGet, "msa~rocket", nil, http.StatusNotFound},
