@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/hibiken/asynq"
 
 	"github.com/atelier-hq/atelier/configs"
 	"github.com/atelier-hq/atelier/jobs"
@@ -136,6 +137,15 @@ func (a *App) Close() error {
 
 // RegisterTasks adds every module's task handlers to the worker.
 func (a *App) RegisterTasks(w *jobs.Worker) {
+	// Each task is one unit of work, like a request: nested transactions and policy loads join
+	// the task's transaction instead of taking a second connection.
+	w.Use(func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			ctx, unit := a.DB.BeginUnit(ctx, false)
+			defer unit.End()
+			return next.ProcessTask(ctx, t)
+		})
+	})
 	w.Handle(auth.TaskPurgeRefreshTokens, a.Auth.PurgeHandler(a.Tenants))
 	w.Handle(workspaces.TaskPurgeExpiredGrants, a.Workspaces.PurgeExpiredGrantsHandler(a.Tenants))
 	w.Handle(audit.TaskPrune, a.Audit.PruneHandler(a.Tenants))

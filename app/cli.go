@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -106,7 +105,7 @@ func Serve(ctx context.Context, cfg configs.Config, log *slog.Logger, ready chan
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	return srv.Fiber.ShutdownWithTimeout(10 * time.Second)
+	return srv.Fiber.ShutdownWithTimeout(cfg.ShutdownTimeout)
 }
 
 func (a *App) startWorker() (func(), error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,10 +54,13 @@ func NewServer(a *App) *Server {
 		DisableStartupMessage: true,
 	})
 	metrics := newHTTPMetrics()
-	f.Use(recover.New())
 	f.Use(requestid.New(requestid.Config{Header: web.RequestIDHeader, Generator: newRequestID}))
 	f.Use(web.ClientIPMiddleware(a.Cfg.TrustedProxies))
 	f.Use(accessLog(a.Log, metrics, a.TokenLog))
+	// Inside the access log and metrics, so a panicking request is logged, counted and answered
+	// 500 with its stack in the log (never in the body).
+	f.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: logPanic(a.Log)}))
+	f.Use(web.Deadline(a.Cfg.RequestTimeout, a.Cfg.UploadTimeout))
 	f.Use(web.LimitBody(a.Cfg.BodyLimitBytes))
 
 	root := web.NewRouter(f.Group(""), "", nil)
@@ -78,6 +82,15 @@ func NewServer(a *App) *Server {
 	images.Mount(api, a.Images)
 	mountDocs(api, s)
 	return s
+}
+
+// logPanic logs a recovered panic with its stack and the request id.
+func logPanic(log *slog.Logger) func(c *fiber.Ctx, e any) {
+	return func(c *fiber.Ctx, e any) {
+		log.ErrorContext(c.UserContext(), "request panicked", slog.String("request_id", web.RequestID(c)),
+			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Any("panic", e),
+			slog.String("stack", string(debug.Stack())))
+	}
 }
 
 func newRequestID() string {

@@ -25,6 +25,13 @@ type Config struct {
 	RefreshTokenTTL time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
 	BodyLimitBytes  int           `env:"BODY_LIMIT_BYTES" envDefault:"1048576"`
 
+	// RequestTimeout bounds every request (database and Redis calls included): past it the
+	// request answers 503. UploadTimeout replaces it for multipart uploads.
+	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s"`
+	UploadTimeout  time.Duration `env:"UPLOAD_TIMEOUT" envDefault:"5m"`
+	// ShutdownTimeout bounds a graceful stop: requests still running after it are cut off.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s"`
+
 	// Image uploads: the largest file, and the largest image in pixels (width × height) and on
 	// either side; decompression bombs are refused from the header, before decoding.
 	UploadMaxBytes  int64 `env:"UPLOAD_MAX_BYTES" envDefault:"26214400"`

@@ -85,6 +85,9 @@ func exactType(typ string, h asynq.Handler) asynq.Handler {
 	})
 }
 
+// Use adds middleware around every handler (registered before Start), outside the logging.
+func (w *Worker) Use(mws ...asynq.MiddlewareFunc) { w.mux.Use(mws...) }
+
 // Start begins processing in the background. It does not block.
 func (w *Worker) Start() error {
 	if err := w.srv.Start(w.mux); err != nil {

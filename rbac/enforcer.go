@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casbin/casbin/v2"
@@ -70,6 +71,7 @@ type Enforcer struct {
 	bus     Bus
 	auditor Auditor
 	now     func() time.Time
+	recheck time.Duration
 
 	mu      sync.RWMutex
 	tenants map[uuid.UUID]*tenantPolicy
@@ -89,7 +91,24 @@ type tenantPolicy struct {
 	parents map[string]string
 	access  map[string]accessAssignment
 	dom     string
+	// version is the tenant's policy version the policy was loaded at; checked is when (unix
+	// nanoseconds of the enforcer's clock) it was last found current in the database.
+	version int64
+	checked atomic.Int64
 }
+
+// policyVersion is the tenant's row of policy_versions, moved forward by triggers on every table
+// the policy is loaded from.
+type policyVersion struct {
+	TenantID uuid.UUID `gorm:"column:tenant_id;primaryKey"`
+	Version  int64     `gorm:"column:version"`
+}
+
+func (policyVersion) TableName() string { return "policy_versions" }
+
+// DefaultRecheck is how long a loaded policy is trusted before its version is compared with the
+// database again.
+const DefaultRecheck = time.Second
 
 // NewEnforcer checks the model and returns an enforcer with nothing loaded.
 func NewEnforcer(db *tenancy.DB, bus Bus, log *slog.Logger) (*Enforcer, error) {
@@ -97,7 +116,7 @@ func NewEnforcer(db *tenancy.DB, bus Bus, log *slog.Logger) (*Enforcer, error) {
 		return nil, fmt.Errorf("rbac model: %w", err)
 	}
 	return &Enforcer{db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() },
-		tenants: map[uuid.UUID]*tenantPolicy{}, changes: map[uuid.UUID]uint64{}}, nil
+		recheck: DefaultRecheck, tenants: map[uuid.UUID]*tenantPolicy{}, changes: map[uuid.UUID]uint64{}}, nil
 }
 
 // SetAuditor makes the enforcer report denials.
@@ -105,6 +124,9 @@ func (e *Enforcer) SetAuditor(a Auditor) { e.auditor = a }
 
 // SetClock replaces the clock (tests of expiry).
 func (e *Enforcer) SetClock(now func() time.Time) { e.now = now }
+
+// SetRecheck sets how long a loaded policy is trusted before its version is checked again.
+func (e *Enforcer) SetRecheck(d time.Duration) { e.recheck = d }
 
 // Authorize decides whether the principal in ctx may do the action on the node, and reports a
 // denial to the auditor. A personal access token never does more than its owner, nor more than
@@ -234,6 +256,21 @@ func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, act
 	return scope, nil
 }
 
+// Sync checks the loaded policy's version against the database now, whatever the recheck
+// interval, on ctx's unit of work: the decisions that follow in that unit use the current policy.
+// A service calls it inside a write transaction, under the lock that orders the changes it
+// decides on (workspace moves and deletes).
+func (e *Enforcer) Sync(ctx context.Context, tenantID uuid.UUID) error {
+	e.mu.RLock()
+	tp := e.tenants[tenantID]
+	e.mu.RUnlock()
+	if tp != nil {
+		tp.checked.Store(0)
+	}
+	_, err := e.tenant(ctx, tenantID)
+	return err
+}
+
 // Forget drops the tenant's loaded policy here; the next decision reloads it.
 func (e *Enforcer) Forget(tenantID uuid.UUID) {
 	e.mu.Lock()
@@ -262,13 +299,34 @@ func (e *Enforcer) Loaded() int {
 	return len(e.tenants)
 }
 
+// tenant returns the tenant's policy: the loaded one while it is current, else a fresh load.
+// Loads run on the caller's unit of work (tenancy.Unit), never on a second connection. A load
+// made inside a write transaction may see that transaction's uncommitted changes, so it serves
+// that decision only and is neither cached nor shared.
 func (e *Enforcer) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy, error) {
 	e.mu.RLock()
 	tp, ok := e.tenants[tenantID]
 	gen := e.changes[tenantID]
 	e.mu.RUnlock()
-	if ok && (tp.expires.IsZero() || e.now().Before(tp.expires)) {
-		return tp, nil
+	now := e.now()
+	if ok && (tp.expires.IsZero() || now.Before(tp.expires)) {
+		current, err := e.current(ctx, tenantID, tp, now)
+		if err != nil {
+			return nil, err
+		}
+		if current {
+			return tp, nil
+		}
+		e.mu.Lock()
+		if e.tenants[tenantID] == tp {
+			delete(e.tenants, tenantID)
+			e.changes[tenantID]++
+		}
+		gen = e.changes[tenantID]
+		e.mu.Unlock()
+	}
+	if tenancy.InWriteTx(ctx) {
+		return e.load(ctx, tenantID)
 	}
 	v, err, _ := e.loading.Do(fmt.Sprintf("%s/%d", tenantID, gen), func() (any, error) {
 		tp, err := e.load(ctx, tenantID)
@@ -288,6 +346,26 @@ func (e *Enforcer) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantPolic
 	return v.(*tenantPolicy), nil
 }
 
+// current reports whether the loaded policy is still the tenant's latest. Within the recheck
+// interval it is trusted; after it, one caller compares the version with the database (on its
+// own unit of work) while the others go on with the loaded policy, which is then at most one
+// interval old. A failed check fails closed for the caller that made it.
+func (e *Enforcer) current(ctx context.Context, tenantID uuid.UUID, tp *tenantPolicy, now time.Time) (bool, error) {
+	last := tp.checked.Load()
+	if now.UnixNano()-last < int64(e.recheck) || !tp.checked.CompareAndSwap(last, now.UnixNano()) {
+		return true, nil
+	}
+	var pv policyVersion
+	err := e.db.ReadTx(tenancy.WithTenant(ctx, tenantID), func(tx *gorm.DB) error {
+		return tx.Limit(1).Find(&pv).Error
+	})
+	if err != nil {
+		tp.checked.Store(last)
+		return false, fmt.Errorf("check policy version of tenant %s: %w", tenantID, err)
+	}
+	return pv.Version == tp.version, nil
+}
+
 func (e *Enforcer) load(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy, error) {
 	m, err := model.NewModelFromString(modelText)
 	if err != nil {
@@ -304,6 +382,13 @@ func (e *Enforcer) load(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy,
 	now := e.now()
 	var expiring []Grant
 	err = e.db.ReadTx(tenancy.WithTenant(ctx, tenantID), func(tx *gorm.DB) error {
+		// The version first: a change committed while the rest is read makes it older than
+		// the database's, so the next check reloads rather than trusting a mix.
+		var pv policyVersion
+		if err := tx.Limit(1).Find(&pv).Error; err != nil {
+			return err
+		}
+		tp.version = pv.Version
 		a, err := adapterFor(tx)
 		if err != nil {
 			return err
@@ -352,6 +437,7 @@ func (e *Enforcer) load(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy,
 			tp.parents[l[0]] = l[1]
 		}
 	}
+	tp.checked.Store(now.UnixNano())
 	ce.AddFunction("profileAllows", tp.profileAllows)
 	if err := ce.BuildRoleLinks(); err != nil {
 		return nil, fmt.Errorf("build role links: %w", err)

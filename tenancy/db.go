@@ -152,15 +152,15 @@ type scopedTxKey struct{}
 // Tx runs fn in a transaction scoped to the tenant in ctx. Every statement on a tenant model is
 // limited to that tenant; on PostgreSQL the transaction also runs as AppRole with the tenant set
 // for row-level security (SET LOCAL semantics: the setting dies with the transaction, so a pooled
-// connection never carries one tenant's scope to the next user).
+// connection never carries one tenant's scope to the next user). Inside a unit of work (see Unit)
+// it joins the unit's open transaction instead of taking a second connection.
 func (d *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return d.tx(ctx, d.gorm, fn)
 }
 
-// ReadTx is Tx for reads that must not wait for a write transaction in progress: on SQLite it
-// runs on a read-only connection beside the single writer (WAL), so a decision made inside a
-// write transaction can load a tenant's policy without waiting on itself. It sees what is
-// committed. On PostgreSQL it is Tx.
+// ReadTx is Tx for reads. Inside a unit of work it joins the unit's transaction like Tx. Outside
+// one, on SQLite it runs on a read-only connection beside the single writer (WAL), so a read never
+// waits for a write transaction in progress; on PostgreSQL it is Tx.
 func (d *DB) ReadTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return d.tx(ctx, d.reader, fn)
 }
@@ -170,16 +170,40 @@ func (d *DB) tx(ctx context.Context, g *gorm.DB, fn func(tx *gorm.DB) error) err
 	if !ok {
 		return ErrNoTenant
 	}
-	ctx = context.WithValue(ctx, scopedTxKey{}, tenantID)
-	return g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if d.dialect == Postgres {
-			if err := tx.Exec("SELECT set_config('role', ?, true), set_config('app.tenant_id', ?, true)",
-				AppRole, tenantID.String()).Error; err != nil {
-				return fmt.Errorf("enter tenant scope: %w", err)
-			}
+	u := unitFrom(ctx)
+	if u != nil {
+		if err, joined := u.join(tenantID, fn); joined {
+			return err
 		}
+	}
+	ctx = context.WithValue(ctx, scopedTxKey{}, tenantID)
+	err := g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := d.enterScope(tx, tenantID); err != nil {
+			return err
+		}
+		if u == nil {
+			return fn(tx)
+		}
+		u.tx, u.tenant = tx, tenantID
+		defer func() { u.tx = nil }()
 		return fn(tx)
 	})
+	if u != nil {
+		u.runAfter()
+	}
+	return err
+}
+
+// enterScope makes a PostgreSQL transaction run as AppRole for the tenant (row-level security).
+func (d *DB) enterScope(tx *gorm.DB, tenantID uuid.UUID) error {
+	if d.dialect != Postgres {
+		return nil
+	}
+	if err := tx.Exec("SELECT set_config('role', ?, true), set_config('app.tenant_id', ?, true)",
+		AppRole, tenantID.String()).Error; err != nil {
+		return fmt.Errorf("enter tenant scope: %w", err)
+	}
+	return nil
 }
 
 // Registry returns a handle for the tables that are not owned by a tenant (the tenant registry

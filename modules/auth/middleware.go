@@ -61,7 +61,17 @@ func (s *Service) Authenticate(extra ...CredentialVerifier) fiber.Handler {
 		}
 		c.Locals(LocalTenant, p.TenantID.String())
 		c.Locals(LocalUser, p.UserID.String())
-		c.SetUserContext(tenancy.WithPrincipal(c.UserContext(), p))
+		// One unit of work from here to the end of the handler: the liveness check, every
+		// decision and the handler's reads share one connection, and a safe method's one
+		// snapshot.
+		ctx, unit := s.db.BeginUnit(tenancy.WithPrincipal(c.UserContext(), p), safeMethod(c.Method()))
+		defer unit.End()
+		c.SetUserContext(ctx)
+		if l, ok := v.(liveness); ok {
+			if err := l.Live(ctx, p); err != nil {
+				return err
+			}
+		}
 		if g, ok := v.(RequestGuard); ok {
 			if err := g.Guard(c.UserContext(), p, c.Method(), c.Path()); err != nil {
 				return err
@@ -69,6 +79,18 @@ func (s *Service) Authenticate(extra ...CredentialVerifier) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// liveness is implemented by verifiers whose Verify checks only the credential itself (a signed
+// access token): Live then checks, inside the request's unit of work, that the principal may
+// still act.
+type liveness interface {
+	Live(ctx context.Context, p tenancy.Principal) error
+}
+
+// safeMethod reports whether the HTTP method only reads.
+func safeMethod(m string) bool {
+	return m == fiber.MethodGet || m == fiber.MethodHead || m == fiber.MethodOptions
 }
 
 func bearer(header string) (string, bool) {
@@ -96,12 +118,13 @@ func (v sessionVerifier) Verify(ctx context.Context, raw string) (tenancy.Princi
 	if err != nil {
 		return tenancy.Principal{}, apierr.Unauthorized()
 	}
-	p := tenancy.Principal{TenantID: claims.TenantID, UserID: userID, Kind: tenancy.CredentialSession,
-		SessionID: claims.SessionID}
-	if err := v.s.checkLive(ctx, p); err != nil {
-		return tenancy.Principal{}, err
-	}
-	return p, nil
+	return tenancy.Principal{TenantID: claims.TenantID, UserID: userID, Kind: tenancy.CredentialSession,
+		SessionID: claims.SessionID}, nil
+}
+
+// Live refuses a session whose user, tenant or session has ended since the token was signed.
+func (v sessionVerifier) Live(ctx context.Context, p tenancy.Principal) error {
+	return v.s.checkLive(ctx, p)
 }
 
 // checkLive refuses a principal whose user is disabled, whose tenant is suspended or whose

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -93,6 +94,12 @@ func Render(err error) (int, ErrorBody) {
 			return fiber.StatusNotFound, ErrorBody{Error: ErrorDetail{Code: code, Message: "no such route"}}
 		}
 		return fe.Code, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// The request's deadline passed (or the client went away) while it waited on a
+		// dependency: a 503 the client may retry, never a 500.
+		return fiber.StatusServiceUnavailable, ErrorBody{Error: ErrorDetail{Code: apierr.CodeUnavailable,
+			Message: "the request timed out waiting for a dependency; retry later"}}
 	}
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		return fiber.StatusRequestEntityTooLarge, ErrorBody{Error: ErrorDetail{Code: apierr.CodeTooLarge, Message: "request body too large"}}

@@ -24,6 +24,9 @@ type Authorizer interface {
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
 	Readable(ctx context.Context, tenantID, userID uuid.UUID, action rbac.Action) (rbac.Scope, error)
 	Changed(ctx context.Context, tenantID uuid.UUID) error
+	// Sync makes the decisions that follow use the tenant's current policy (read on ctx's unit
+	// of work), not one loaded before a change another request has just committed.
+	Sync(ctx context.Context, tenantID uuid.UUID) error
 }
 
 // Auditor records granted changes; the enforcer records denied decisions itself.
@@ -280,58 +283,30 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (View,
 	if err := checkUpdate(&in); err != nil {
 		return View{}, err
 	}
-	w, err := s.Resolve(ctx, ref)
+	// Decided once without the lock, so a caller who may not change the tree never takes it
+	// and a no-op opens no write transaction ...
+	w, m, err := s.decideUpdate(ctx, ref, in)
 	if err != nil {
 		return View{}, err
 	}
-	m := move{slug: w.Slug, parent: w.ParentID}
-	if in.Slug != nil && *in.Slug != w.Slug {
-		m.slug, m.renames = *in.Slug, true
-	}
-	if in.ParentID.Set && !sameID(in.ParentID.ID, w.ParentID) {
-		m.parent, m.reparents = in.ParentID.ID, true
-		if m.parent != nil {
-			dest, err := s.Resolve(ctx, m.parent.String())
-			if err != nil {
-				return View{}, noSuchParent(err)
-			}
-			if under(dest.Path, w.Path) {
-				return View{}, errUnderItself
-			}
-		}
-	}
-	// A slug or parent_id equal to the current one changes nothing: it is decided as an update,
-	// so that it is never the one PATCH that needs no permission but workspace:read.
-	if in.describes() || !m.moves() {
-		if err := s.authorize(ctx, rbac.WorkspaceUpdate, w.Node()); err != nil {
-			return View{}, err
-		}
-	}
 	if !in.describes() && !m.moves() {
 		return w.view(), nil
-	}
-	if m.moves() {
-		if err := s.authorize(ctx, rbac.WorkspaceMove, w.parentNode()); err != nil {
-			return View{}, err
-		}
-		if dest := nodeOf(m.parent); dest != w.parentNode() {
-			if err := s.authorize(ctx, rbac.WorkspaceMove, dest); err != nil {
-				return View{}, err
-			}
-		}
-		if isDefault(w) {
-			return View{}, apierr.Conflict("the default workspace cannot be moved or renamed")
-		}
 	}
 	var from, to string
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := s.lockTree(tx, p.TenantID); err != nil {
 			return err
 		}
-		cur, err := s.store.byID(tx, w.ID)
+		// ... and again on what the lock holds still: a concurrent move may have changed the
+		// workspace's parent (and so who may act on it) since. What is checked is what is changed.
+		if err := s.authz.Sync(ctx, p.TenantID); err != nil {
+			return err
+		}
+		cur, cm, err := s.decideUpdate(ctx, ref, in)
 		if err != nil {
 			return err
 		}
+		m = cm
 		if m.moves() {
 			if from, to, err = s.moveTx(ctx, tx, cur, m); err != nil {
 				return err
@@ -363,6 +338,53 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (View,
 		s.record(ctx, rbac.WorkspaceMove, w.Node(), map[string]any{"from": from, "to": to})
 	}
 	return w.view(), nil
+}
+
+// decideUpdate resolves the workspace, works out what the PATCH changes and checks that the
+// caller may: workspace:update on it for its fields (and for a PATCH that changes nothing), and
+// workspace:move at both ends for a rename or a new parent.
+func (s *Service) decideUpdate(ctx context.Context, ref string, in UpdateInput) (Workspace, move, error) {
+	w, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return Workspace{}, move{}, err
+	}
+	m := move{slug: w.Slug, parent: w.ParentID}
+	if in.Slug != nil && *in.Slug != w.Slug {
+		m.slug, m.renames = *in.Slug, true
+	}
+	if in.ParentID.Set && !sameID(in.ParentID.ID, w.ParentID) {
+		m.parent, m.reparents = in.ParentID.ID, true
+		if m.parent != nil {
+			dest, err := s.Resolve(ctx, m.parent.String())
+			if err != nil {
+				return Workspace{}, move{}, noSuchParent(err)
+			}
+			if under(dest.Path, w.Path) {
+				return Workspace{}, move{}, errUnderItself
+			}
+		}
+	}
+	// A slug or parent_id equal to the current one changes nothing: it is decided as an update,
+	// so that it is never the one PATCH that needs no permission but workspace:read.
+	if in.describes() || !m.moves() {
+		if err := s.authorize(ctx, rbac.WorkspaceUpdate, w.Node()); err != nil {
+			return Workspace{}, move{}, err
+		}
+	}
+	if m.moves() {
+		if err := s.authorize(ctx, rbac.WorkspaceMove, w.parentNode()); err != nil {
+			return Workspace{}, move{}, err
+		}
+		if dest := nodeOf(m.parent); dest != w.parentNode() {
+			if err := s.authorize(ctx, rbac.WorkspaceMove, dest); err != nil {
+				return Workspace{}, move{}, err
+			}
+		}
+		if isDefault(w) {
+			return Workspace{}, move{}, apierr.Conflict("the default workspace cannot be moved or renamed")
+		}
+	}
+	return w, m, nil
 }
 
 // move is what a PATCH does to the workspace's place in the tree.
@@ -432,15 +454,9 @@ func (s *Service) Delete(ctx context.Context, ref string, cascade bool) error {
 	if !ok {
 		return apierr.Unauthorized()
 	}
-	w, err := s.Resolve(ctx, ref)
+	w, err := s.decideDelete(ctx, ref)
 	if err != nil {
 		return err
-	}
-	if err := s.authorize(ctx, rbac.WorkspaceDelete, w.Node()); err != nil {
-		return err
-	}
-	if isDefault(w) {
-		return apierr.Conflict("the default workspace cannot be deleted")
 	}
 	var removed []Workspace
 	var revoked []rbac.Grant
@@ -449,10 +465,15 @@ func (s *Service) Delete(ctx context.Context, ref string, cascade bool) error {
 		if err := s.lockTree(tx, p.TenantID); err != nil {
 			return err
 		}
-		cur, err := s.store.byID(tx, w.ID)
+		// Decided again on what the lock holds still (see Update).
+		if err := s.authz.Sync(ctx, p.TenantID); err != nil {
+			return err
+		}
+		cur, err := s.decideDelete(ctx, ref)
 		if err != nil {
 			return err
 		}
+		w = cur
 		if removed, err = s.store.subtree(tx, cur.Path); err != nil {
 			return err
 		}
@@ -516,6 +537,21 @@ func (s *Service) Delete(ctx context.Context, ref string, cascade bool) error {
 
 // refuseNonEmpty is the 409 of a delete without cascade: the subtree (ids[0] is the deepest,
 // the workspace itself is among them) holds child workspaces or objects.
+// decideDelete resolves the workspace and checks that the caller may delete it.
+func (s *Service) decideDelete(ctx context.Context, ref string) (Workspace, error) {
+	w, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return Workspace{}, err
+	}
+	if err := s.authorize(ctx, rbac.WorkspaceDelete, w.Node()); err != nil {
+		return Workspace{}, err
+	}
+	if isDefault(w) {
+		return Workspace{}, apierr.Conflict("the default workspace cannot be deleted")
+	}
+	return w, nil
+}
+
 func (s *Service) refuseNonEmpty(ctx context.Context, tx *gorm.DB, ids []uuid.UUID) error {
 	var held []string
 	if n := len(ids) - 1; n > 0 {

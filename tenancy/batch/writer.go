@@ -116,9 +116,10 @@ func New[T any](db *tenancy.DB, cfg Config[T]) *Writer[T] {
 	return w
 }
 
-// Add hands the entry to the writer, or writes it now when the buffer is full or the writer is
-// closed: back-pressure on the caller rather than a silent drop. It never waits for the
-// database unless it has to write itself; ctx's cancellation does not stop that write.
+// Add hands the entry to the writer, or writes it on the caller's path when the buffer is full or
+// the writer is closed: back-pressure on the caller rather than a silent drop. That write waits
+// until the caller's unit of work holds no connection (at once outside a transaction, else when
+// its transaction ends); ctx's cancellation does not stop it.
 func (w *Writer[T]) Add(ctx context.Context, e T) {
 	w.mu.RLock()
 	if !w.closed {
@@ -134,7 +135,9 @@ func (w *Writer[T]) Add(ctx context.Context, e T) {
 	if !closed {
 		w.warnFull(ctx)
 	}
-	w.write(context.WithoutCancel(ctx), []T{e})
+	// The caller may hold its request's connection: write once the unit of work has let it go,
+	// never by asking the pool for a second one while holding the first.
+	tenancy.AfterUnit(ctx, func() { w.write(tenancy.Detached(context.WithoutCancel(ctx)), []T{e}) })
 }
 
 // Flush waits until every entry added before the call is written (or given up as lost).
