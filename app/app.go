@@ -58,7 +58,8 @@ type App struct {
 // Open connects to the database and the broker and wires every service. With the embedded
 // database it also applies the migrations, so a bare machine needs nothing else.
 func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, error) {
-	db, err := tenancy.Open(tenancy.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log})
+	db, err := tenancy.Open(tenancy.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir,
+		MaxOpenConns: cfg.DBMaxConns, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -11,10 +11,12 @@ import (
 // Config is everything a process reads at start. Unset DATABASE_URL / REDIS_URL select the
 // embedded database and broker, so a bare machine needs nothing installed.
 type Config struct {
-	HTTPAddr      string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
-	DatabaseURL   string `env:"DATABASE_URL"`
-	RedisURL      string `env:"REDIS_URL"`
-	DataDir       string `env:"DATA_DIR" envDefault:"./data"`
+	HTTPAddr    string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	DatabaseURL string `env:"DATABASE_URL"`
+	RedisURL    string `env:"REDIS_URL"`
+	DataDir     string `env:"DATA_DIR" envDefault:"./data"`
+	// DBMaxConns bounds the PostgreSQL pool of one process. A request or task holds at most one.
+	DBMaxConns    int    `env:"DB_MAX_CONNS" envDefault:"20"`
 	JWTSecret     string `env:"JWT_SECRET"`
 	SignupEnabled bool   `env:"SIGNUP_ENABLED" envDefault:"true"`
 

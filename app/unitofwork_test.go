@@ -1,0 +1,219 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/app/apptest"
+	"github.com/atelier-hq/atelier/configs"
+	"github.com/atelier-hq/atelier/tenancy"
+)
+
+// unitEnv is a product with a small pool, a user who owns a board in the default workspace, and
+// the tenant's admin.
+type unitEnv struct {
+	env   *apptest.Env
+	tn    apptest.Tenant
+	user  apptest.User
+	board uuid.UUID
+}
+
+func newUnitEnv(t *testing.T, opts ...apptest.Option) unitEnv {
+	t.Helper()
+	env := apptest.Start(t, opts...)
+	tn := env.SignUp(t)
+	user := env.NewUser(t, tn, "member")
+	r := env.Do(http.MethodPost, "/api/v1/workspaces/default/grants", tn.Admin.Token, map[string]any{
+		"subject_type": "user", "subject_id": user.ID, "role": "editor"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("grant: %d %s", r.Status, r.Body)
+	}
+	r = env.Do(http.MethodPost, "/api/v1/workspaces/default/boards", user.Token, map[string]any{"name": "burst"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create board: %d %s", r.Status, r.Body)
+	}
+	var b struct {
+		ID uuid.UUID `json:"id"`
+	}
+	r.JSON(t, &b)
+	return unitEnv{env: env, tn: tn, user: user, board: b.ID}
+}
+
+// The operator's report: right after a policy change, a burst of authorized reads far larger than
+// the pool used to leave every connection idle in transaction, each request waiting for a second
+// connection to load the policy. Now a request holds one connection and the load joins it: every
+// request of every burst answers 200 (a deadlock would show as 503s at the request deadline).
+func TestRequestPath_burstAfterAPolicyChangeNeverStarvesThePool(t *testing.T) {
+	t.Parallel()
+	u := newUnitEnv(t, func(c *configs.Config) { c.DBMaxConns = 4; c.RequestTimeout = 15 * time.Second })
+	const rounds, burst = 8, 48
+	for round := range rounds {
+		// A policy change: every node drops the tenant's policy, the next decision loads it cold.
+		other := u.env.NewUser(t, u.tn, "member")
+		r := u.env.Do(http.MethodPost, "/api/v1/workspaces/default/grants", u.tn.Admin.Token, map[string]any{
+			"subject_type": "user", "subject_id": other.ID, "role": "viewer"})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("round %d: grant: %d %s", round, r.Status, r.Body)
+		}
+		statuses := make([]int, burst)
+		var wg sync.WaitGroup
+		for i := range burst {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest(http.MethodGet, "/api/v1/boards/"+u.board.String(), nil)
+				req.Header.Set("Authorization", "Bearer "+u.user.Token)
+				resp, err := u.env.Server.Fiber.Test(req, -1)
+				if err != nil {
+					return
+				}
+				resp.Body.Close()
+				statuses[i] = resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		for i, s := range statuses {
+			if s != http.StatusOK {
+				t.Fatalf("round %d: request %d of the burst answered %d, want 200", round, i, s)
+			}
+		}
+	}
+	if r := u.env.Do(http.MethodGet, "/readyz", "", nil); r.Status != http.StatusOK {
+		t.Fatalf("readyz after the bursts: %d %s", r.Status, r.Body)
+	}
+}
+
+// Nothing waits forever: a request that cannot get a connection before its deadline answers 503
+// in the error shape, and the server serves again once the pool frees up.
+func TestRequestPath_waitPastTheDeadlineAnswers503(t *testing.T) {
+	t.Parallel()
+	u := newUnitEnv(t, func(c *configs.Config) { c.DBMaxConns = 1; c.RequestTimeout = 300 * time.Millisecond })
+	held, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		ctx := tenancy.WithTenant(context.Background(), u.tn.ID)
+		done <- u.env.App.DB.Tx(ctx, func(tx *gorm.DB) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	r := u.env.Do(http.MethodGet, "/api/v1/me", u.user.Token, nil)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("holding transaction: %v", err)
+	}
+	if r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "unavailable" {
+		t.Fatalf("GET /me with the pool held past the deadline: %d %s, want 503 unavailable", r.Status, r.Body)
+	}
+	if r := u.env.Do(http.MethodGet, "/api/v1/me", u.user.Token, nil); r.Status != http.StatusOK {
+		t.Fatalf("GET /me once the pool is free: %d %s", r.Status, r.Body)
+	}
+}
+
+// stmtLog records the SQL statements the product runs.
+type stmtLog struct {
+	mu    sync.Mutex
+	stmts []string
+}
+
+func (l *stmtLog) record(db *gorm.DB) {
+	l.mu.Lock()
+	l.stmts = append(l.stmts, db.Statement.SQL.String())
+	l.mu.Unlock()
+}
+
+func (l *stmtLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.stmts
+	l.stmts = nil
+	return s
+}
+
+func countStatements(t *testing.T, g *gorm.DB) *stmtLog {
+	t.Helper()
+	l := &stmtLog{}
+	cb := g.Callback()
+	for _, err := range []error{
+		cb.Query().After("gorm:query").Register("test:count", l.record),
+		cb.Create().After("gorm:create").Register("test:count", l.record),
+		cb.Update().After("gorm:update").Register("test:count", l.record),
+		cb.Delete().After("gorm:delete").Register("test:count", l.record),
+		cb.Row().After("gorm:row").Register("test:count", l.record),
+		cb.Raw().After("gorm:raw").Register("test:count", l.record),
+	} {
+		if err != nil {
+			t.Fatalf("register statement counter: %v", err)
+		}
+	}
+	return l
+}
+
+// One snapshot per read request: the middleware's liveness check, the decision and the handler's
+// reads share one transaction (each tenant transaction enters its scope exactly once, so the
+// set_config statements count the transactions), within a statement budget, warm policy.
+func TestRequestPath_readRequestsRunInOneTransactionWithinABudget(t *testing.T) {
+	t.Parallel()
+	u := newUnitEnv(t)
+	img := u.env.Do(http.MethodPost, "/api/v1/workspaces/default/images", u.user.Token, pngForm(t, u.board.String()))
+	if img.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", img.Status, img.Body)
+	}
+	log := countStatements(t, u.env.App.DB.Raw())
+	cases := []struct {
+		path   string
+		budget int
+	}{
+		{"/api/v1/me", 4},
+		{"/api/v1/boards/" + u.board.String(), 5},
+		{"/api/v1/workspaces/default/boards", 6},
+		{"/api/v1/workspaces/default/images?board_id=" + u.board.String(), 9},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			if r := u.env.Do(http.MethodGet, c.path, u.user.Token, nil); r.Status != http.StatusOK { // warms the policy
+				t.Fatalf("GET %s: %d %s", c.path, r.Status, r.Body)
+			}
+			if err := u.env.App.Audit.Flush(context.Background()); err != nil { // the batch writer is not the request
+				t.Fatal(err)
+			}
+			log.take()
+			if r := u.env.Do(http.MethodGet, c.path, u.user.Token, nil); r.Status != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", c.path, r.Status, r.Body)
+			}
+			stmts := log.take()
+			txs := 0
+			for _, s := range stmts {
+				if strings.Contains(s, "set_config('role'") {
+					txs++
+				}
+			}
+			t.Logf("GET %s: %d transaction(s), %d statements", c.path, txs, len(stmts))
+			if txs != 1 || len(stmts) > c.budget {
+				t.Fatalf("GET %s ran %d transactions and %d statements, want 1 and at most %d:\n%s",
+					c.path, txs, len(stmts), c.budget, strings.Join(stmts, "\n"))
+			}
+		})
+	}
+}
+
+// pngForm is a multipart upload of a small PNG, into the board when boardID is not empty.
+func pngForm(t *testing.T, boardID string) apptest.Form {
+	t.Helper()
+	fields := map[string]string{}
+	if boardID != "" {
+		fields["board_id"] = boardID
+	}
+	return apptest.NewForm(fields, apptest.FormFile{Field: "file", Filename: fmt.Sprintf("p-%s.png", uuid.NewString()[:8]),
+		Data: bdPNG(8, 8)})
+}
