@@ -26,6 +26,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/tenants"
 	"github.com/atelier-hq/atelier/modules/tokens"
 	"github.com/atelier-hq/atelier/modules/users"
+	"github.com/atelier-hq/atelier/modules/workflows"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -51,6 +52,7 @@ type App struct {
 	TokenLog   *tokens.Logger
 	Boards     *boards.Service
 	Images     *images.Service
+	Workflows  *workflows.Service
 
 	stop context.CancelFunc
 }
@@ -125,6 +127,9 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	// Images first: a cascading workspace delete removes them before their boards.
 	a.Workspaces.RegisterContents("images", a.Images.Contents())
 	a.Workspaces.RegisterContents("boards", a.Boards.Contents())
+	a.Workflows = workflows.NewService(db, enforcer, a.Workspaces, a.Audit)
+	a.Workspaces.RegisterContents("workflows", a.Workflows.Contents())
+	a.Tenants.AddSeeder(a.Workflows)
 	return a, nil
 }
 

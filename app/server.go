@@ -30,6 +30,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/tokens"
 	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/modules/web"
+	"github.com/atelier-hq/atelier/modules/workflows"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 )
 
@@ -80,6 +81,7 @@ func NewServer(a *App) *Server {
 	tokens.Mount(api, a.Tokens)
 	boards.Mount(api, a.Boards)
 	images.Mount(api, a.Images)
+	workflows.Mount(api, a.Workflows)
 	mountDocs(api, s)
 	return s
 }

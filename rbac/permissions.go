@@ -50,6 +50,15 @@ const (
 	BoardRead Action = "board:read"
 	// ImageCreate uploads images that belong to no board yet (uncategorised, the uploader's own).
 	ImageCreate Action = "image:create"
+
+	// WorkflowRead reads the workflows shared in a workspace (own and system workflows need no
+	// grant); WorkflowCreate saves new ones there. WorkflowUpdate and WorkflowDelete change or
+	// delete any workflow of the subtree, not only one's own (admins; on the tenant root they
+	// also cover the tenant's system workflows).
+	WorkflowRead   Action = "workflow:read"
+	WorkflowCreate Action = "workflow:create"
+	WorkflowUpdate Action = "workflow:update"
+	WorkflowDelete Action = "workflow:delete"
 )
 
 // AllActions lists every action.
@@ -63,6 +72,7 @@ var AllActions = []Action{
 	AuditRead, AuthzExplain,
 	TokenRead, TokenManage,
 	BoardCreate, BoardAdmin, BoardRead, ImageCreate,
+	WorkflowRead, WorkflowCreate, WorkflowUpdate, WorkflowDelete,
 }
 
 var known = func() map[Action]bool {
@@ -110,7 +120,8 @@ func BuiltinRoles() map[string][]Action {
 	return map[string][]Action{
 		RoleAdmin:   append([]Action(nil), AllActions...),
 		RoleAuditor: reads,
-		RoleEditor:  {TenantRead, WorkspaceRead, WorkspaceUpdate, ProfileRead, BoardCreate, ImageCreate},
-		RoleViewer:  {TenantRead, WorkspaceRead, ProfileRead},
+		RoleEditor: {TenantRead, WorkspaceRead, WorkspaceUpdate, ProfileRead, BoardCreate, ImageCreate,
+			WorkflowRead, WorkflowCreate},
+		RoleViewer: {TenantRead, WorkspaceRead, ProfileRead, WorkflowRead},
 	}
 }

@@ -23,12 +23,22 @@ type Users interface {
 	CreateTx(ctx context.Context, tx *gorm.DB, in users.CreateInput) (users.User, error)
 }
 
+// Seeder adds a module's starting content (the system workflows, say) to a new tenant inside the
+// sign-up transaction, after its first admin and default workspace exist.
+type Seeder interface {
+	SeedTenant(ctx context.Context, tx *gorm.DB) error
+}
+
 // Service holds the tenant registry's rules.
 type Service struct {
 	db            *tenancy.DB
 	users         Users
 	signupEnabled bool
+	seeders       []Seeder
 }
+
+// AddSeeder has every later sign-up run the seeder.
+func (s *Service) AddSeeder(sd Seeder) { s.seeders = append(s.seeders, sd) }
 
 // NewService wires the service.
 func NewService(db *tenancy.DB, u Users, signupEnabled bool) *Service {
@@ -76,8 +86,15 @@ func (s *Service) Create(ctx context.Context, in SignUpInput) (SignUpResult, err
 		if err != nil {
 			return err
 		}
-		_, err = workspaces.CreateDefaultTx(ctx, tx, admin.ID)
-		return err
+		if _, err = workspaces.CreateDefaultTx(ctx, tx, admin.ID); err != nil {
+			return err
+		}
+		for _, sd := range s.seeders {
+			if err := sd.SeedTenant(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return SignUpResult{}, err

@@ -154,6 +154,29 @@ func validPath(path string) bool {
 	return true
 }
 
+// Ancestors lists the workspaces above w, nearest first, for modules whose contents are seen
+// from below (workflows shared in a parent). It decides nothing: the caller checks its rights
+// on each.
+func (s *Service) Ancestors(ctx context.Context, w Workspace) ([]Workspace, error) {
+	segments := strings.Split(w.Path, "/")
+	if len(segments) < 2 {
+		return nil, nil
+	}
+	paths := make([]string, 0, len(segments)-1)
+	for i := len(segments) - 1; i > 0; i-- {
+		paths = append(paths, strings.Join(segments[:i], "/"))
+	}
+	var rows []Workspace
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("path IN ?", paths).Find(&rows).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ancestors of %s: %w", w.ID, err)
+	}
+	sort.Slice(rows, func(i, j int) bool { return len(rows[i].Path) > len(rows[j].Path) })
+	return rows, nil
+}
+
 // Get returns a workspace the caller may read.
 func (s *Service) Get(ctx context.Context, ref string) (View, error) {
 	w, err := s.Resolve(ctx, ref)

@@ -1,0 +1,200 @@
+package workflows
+
+import (
+	"io"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/web"
+	"github.com/atelier-hq/atelier/modules/workflows/graph"
+	"github.com/atelier-hq/atelier/rbac"
+)
+
+// ThumbnailForm documents the thumbnail upload.
+type ThumbnailForm struct {
+	File string `formData:"file" format:"binary" required:"true" description:"PNG, JPEG or WebP, at most 2 MiB; stored as a PNG of at most 512×512"`
+}
+
+// NodeTypes is the registry listing.
+type NodeTypes struct {
+	Items      []graph.NodeType `json:"items"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+// TagList is the tag listing.
+type TagList struct {
+	Items      []TagCount `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// Mount registers the workflow routes. Who may do what to one workflow (owner, admins, readers
+// when shared, everyone for system workflows) is decided in the service.
+func Mount(r *web.Router, s *Service) {
+	h := handler{s: s}
+	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/workflows", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+		Summary: "Workflows of a workspace the caller can read (?category=user|shared|default, ?tag=, ?q=)",
+		Query:   ListQuery{}, Response: web.Page[Summary]{}, Errors: []int{404}, Handler: h.list})
+	r.Handle(web.Route{Method: "POST", Path: "/workspaces/:ws/workflows", Access: web.Perm(string(rbac.WorkflowCreate)), Tag: "workflows",
+		Summary: "Save a workflow (the caller owns it); the graph is validated", Request: CreateInput{}, Response: View{},
+		Status: 201, Errors: []int{403, 404, 413}, Handler: h.create})
+	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/workflows/counts", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+		Summary: "How many workflows of each category the caller can read", Response: Counts{}, Errors: []int{404},
+		Handler: h.counts})
+	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/workflows/tags", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+		Summary: "Tags of the workflows the caller can read, with counts (?category=)", Query: TagsQuery{},
+		Response: TagList{}, Errors: []int{404}, Handler: h.tags})
+	r.Handle(web.Route{Method: "GET", Path: "/workflows/:id", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+		Summary:  "A workflow with its graph (owner, admins; readers of its workspace if shared; everyone if system)",
+		Response: View{}, Errors: []int{404}, Handler: h.get})
+	r.Handle(web.Route{Method: "PATCH", Path: "/workflows/:id", Access: web.Perm(string(rbac.WorkflowUpdate)), Tag: "workflows",
+		Summary: "Change, share or unshare a workflow (owner or admin)", Request: UpdateInput{}, Response: View{},
+		Errors: []int{403, 404, 413}, Handler: h.update})
+	r.Handle(web.Route{Method: "DELETE", Path: "/workflows/:id", Access: web.Perm(string(rbac.WorkflowDelete)), Tag: "workflows",
+		Summary: "Delete a workflow (owner or admin)", Status: 204, Errors: []int{403, 404}, Handler: h.delete})
+	r.Handle(web.Route{Method: "GET", Path: "/workflows/:id/thumbnail", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+		Summary: "A workflow's thumbnail (read-checked exactly like the workflow)", Errors: []int{404}, Handler: h.thumbnail})
+	r.Handle(web.Route{Method: "PUT", Path: "/workflows/:id/thumbnail", Access: web.Perm(string(rbac.WorkflowUpdate)), Tag: "workflows",
+		Summary: "Set a workflow's thumbnail (multipart field file; owner or admin)", Request: ThumbnailForm{}, Status: 204,
+		Errors: []int{403, 404, 413}, Handler: h.putThumbnail})
+	r.Handle(web.Route{Method: "GET", Path: "/workflow-node-types", Access: web.AuthOnly(), Tag: "workflows",
+		Summary: "The node types a graph may use, with their inputs, outputs and fields", Response: NodeTypes{},
+		Handler: h.nodeTypes})
+}
+
+type handler struct{ s *Service }
+
+func (h handler) list(c *fiber.Ctx) error {
+	page, err := web.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	f := Filter{Category: c.Query("category"), Tag: c.Query("tag"), Query: c.Query("q")}
+	rows, err := h.s.List(c.UserContext(), c.Params("ws"), f, page.After, page.Limit+1)
+	if err != nil {
+		return err
+	}
+	return c.JSON(web.NewPage(rows, page.Limit, func(v Summary) uuid.UUID { return v.ID }))
+}
+
+func (h handler) create(c *fiber.Ctx) error {
+	var in CreateInput
+	if err := web.Decode(c, &in); err != nil {
+		return err
+	}
+	v, err := h.s.Create(c.UserContext(), c.Params("ws"), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(v)
+}
+
+func (h handler) counts(c *fiber.Ctx) error {
+	v, err := h.s.Counts(c.UserContext(), c.Params("ws"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (h handler) tags(c *fiber.Ctx) error {
+	v, err := h.s.Tags(c.UserContext(), c.Params("ws"), c.Query("category"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(TagList{Items: v})
+}
+
+func (h handler) get(c *fiber.Ctx) error {
+	id, err := web.ParamUUID(c, "id", "workflow")
+	if err != nil {
+		return err
+	}
+	v, err := h.s.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (h handler) update(c *fiber.Ctx) error {
+	id, err := web.ParamUUID(c, "id", "workflow")
+	if err != nil {
+		return err
+	}
+	var in UpdateInput
+	if err := web.Decode(c, &in); err != nil {
+		return err
+	}
+	if in.empty() {
+		return apierr.Invalid("body", "nothing to change")
+	}
+	v, err := h.s.Update(c.UserContext(), id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (h handler) delete(c *fiber.Ctx) error {
+	id, err := web.ParamUUID(c, "id", "workflow")
+	if err != nil {
+		return err
+	}
+	if err := h.s.Delete(c.UserContext(), id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (h handler) thumbnail(c *fiber.Ctx) error {
+	id, err := web.ParamUUID(c, "id", "workflow")
+	if err != nil {
+		return err
+	}
+	th, err := h.s.Thumbnail(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	etag := `"` + th.Sha256 + `"`
+	c.Set(fiber.HeaderCacheControl, "private, no-cache")
+	c.Set(fiber.HeaderETag, etag)
+	c.Set("X-Content-Type-Options", "nosniff")
+	if c.Get(fiber.HeaderIfNoneMatch) == etag {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, th.ContentType)
+	return c.Send(th.Data)
+}
+
+func (h handler) putThumbnail(c *fiber.Ctx) error {
+	id, err := web.ParamUUID(c, "id", "workflow")
+	if err != nil {
+		return err
+	}
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return apierr.Invalid("file", "a multipart field named file is required")
+	}
+	if fh.Size > ThumbnailLimits.MaxBytes {
+		return apierr.TooLarge("the thumbnail is larger than 2 MiB")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return apierr.Invalid("file", "unreadable upload")
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, ThumbnailLimits.MaxBytes+1))
+	if err != nil {
+		return apierr.Invalid("file", "unreadable upload")
+	}
+	if err := h.s.PutThumbnail(c.UserContext(), id, data); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (h handler) nodeTypes(c *fiber.Ctx) error {
+	return c.JSON(NodeTypes{Items: graph.Types()})
+}

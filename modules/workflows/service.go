@@ -1,0 +1,662 @@
+package workflows
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/png"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/disintegration/imaging"
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/images"
+	"github.com/atelier-hq/atelier/modules/workflows/graph"
+	"github.com/atelier-hq/atelier/modules/workspaces"
+	"github.com/atelier-hq/atelier/rbac"
+	"github.com/atelier-hq/atelier/tenancy"
+)
+
+// Authorizer is the decision point (rbac.Enforcer).
+type Authorizer interface {
+	Authorize(ctx context.Context, action rbac.Action, node string) error
+	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
+	ReadOnlyFor(ctx context.Context, tenantID, userID uuid.UUID, node string) (bool, error)
+}
+
+// Workspaces resolves the workspace a request names and its ancestors.
+type Workspaces interface {
+	Resolve(ctx context.Context, ref string) (workspaces.Workspace, error)
+	Ancestors(ctx context.Context, w workspaces.Workspace) ([]workspaces.Workspace, error)
+}
+
+// ThumbnailLimits bound an uploaded thumbnail before it is decoded.
+var ThumbnailLimits = images.Limits{MaxBytes: 2 << 20, MaxPixels: 16_000_000, MaxSide: 8192}
+
+// Service holds the rules of the workflow library.
+type Service struct {
+	db         *tenancy.DB
+	authz      Authorizer
+	workspaces Workspaces
+	auditor    rbac.Auditor
+	store      store
+}
+
+// NewService wires the service; auditor may be nil.
+func NewService(db *tenancy.DB, authz Authorizer, ws Workspaces, auditor rbac.Auditor) *Service {
+	return &Service{db: db, authz: authz, workspaces: ws, auditor: auditor}
+}
+
+// access is what the caller may do to one workflow. The *Any rights are an admin's: their
+// writes need no owner in the statement.
+type access struct {
+	read, update, delete bool
+	updateAny, deleteAny bool
+}
+
+// decide applies SPEC §7: read by the owner, admins, readers of the workspace when shared, and
+// everyone for system workflows; update and delete by the owner (unless an access profile makes
+// the workspace read-only for them) or an admin; system workflows by tenant admins only.
+func (s *Service) decide(ctx context.Context, w Workflow) (access, error) {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok {
+		return access{}, nil
+	}
+	node := rbac.Root
+	if !w.IsSystem {
+		node = rbac.WorkspaceNode(*w.WorkspaceID)
+	}
+	var a access
+	var err error
+	if a.updateAny, err = s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.WorkflowUpdate); err != nil {
+		return a, err
+	}
+	if a.deleteAny, err = s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.WorkflowDelete); err != nil {
+		return a, err
+	}
+	if w.IsSystem {
+		return access{read: true, update: a.updateAny, delete: a.deleteAny, updateAny: a.updateAny, deleteAny: a.deleteAny}, nil
+	}
+	own := w.OwnerID != nil && *w.OwnerID == p.UserID
+	a.read = own || a.updateAny || a.deleteAny
+	if !a.read && w.Shared {
+		if a.read, err = s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.WorkflowRead); err != nil {
+			return a, err
+		}
+	}
+	ownerMayWrite := false
+	if own && !(a.updateAny && a.deleteAny) {
+		readOnly, err := s.authz.ReadOnlyFor(ctx, p.TenantID, p.UserID, node)
+		if err != nil {
+			return a, err
+		}
+		ownerMayWrite = !readOnly
+	}
+	a.update = a.updateAny || ownerMayWrite
+	a.delete = a.deleteAny || ownerMayWrite
+	return a, nil
+}
+
+// load reads a workflow the caller may read: anything else (another tenant's, a private one of
+// someone else) is the same 404.
+func (s *Service) load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (Workflow, access, error) {
+	w, err := s.store.get(tx, id)
+	if errors.Is(err, errNotFound) {
+		return w, access{}, apierr.NotFound("workflow")
+	}
+	if err != nil {
+		return w, access{}, err
+	}
+	a, err := s.decide(ctx, w)
+	if err != nil {
+		return w, a, err
+	}
+	if !a.read {
+		s.record(ctx, "workflow:read", id, false, "private workflow of another user")
+		return Workflow{}, access{}, apierr.NotFound("workflow")
+	}
+	return w, a, nil
+}
+
+// owner is the owner predicate of a write: none for admins, the caller otherwise.
+func owner(ctx context.Context, admin bool) *uuid.UUID {
+	if admin {
+		return nil
+	}
+	p, _ := tenancy.PrincipalFrom(ctx)
+	return &p.UserID
+}
+
+// Create saves a workflow in the workspace; the caller owns it.
+func (s *Service) Create(ctx context.Context, wsRef string, in CreateInput) (View, error) {
+	ws, err := s.workspaces.Resolve(ctx, wsRef)
+	if err != nil {
+		return View{}, err
+	}
+	if err := s.authorize(ctx, rbac.WorkflowCreate, ws.Node()); err != nil {
+		return View{}, err
+	}
+	name, err := cleanText("name", in.Name, true)
+	if err != nil {
+		return View{}, err
+	}
+	desc, err := cleanText("description", in.Description, false)
+	if err != nil {
+		return View{}, err
+	}
+	tags, err := normaliseTags(in.Tags, in.Shared)
+	if err != nil {
+		return View{}, err
+	}
+	g, err := parseGraph(in.Graph)
+	if err != nil {
+		return View{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return View{}, err
+	}
+	p, _ := tenancy.PrincipalFrom(ctx)
+	w := Workflow{ID: id, WorkspaceID: &ws.ID, OwnerID: &p.UserID, Name: name, Description: desc, Shared: in.Shared, Graph: g}
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := s.store.insert(tx, &w, tags); err != nil {
+			return fmt.Errorf("insert workflow: %w", err)
+		}
+		w, err = s.store.get(tx, id)
+		return err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	s.record(ctx, "workflow:create", id, true, "")
+	return w.view(tags), nil
+}
+
+// Get returns a workflow the caller may read, with its graph.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (View, error) {
+	var out View
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		w, _, err := s.load(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		tags, err := s.store.tagsOf(tx, []uuid.UUID{id})
+		out = w.view(tags[id])
+		return err
+	})
+	return out, err
+}
+
+// ForRun returns the workflow and its parsed graph for the queue, read-checked as the caller
+// (the requester, at enqueue time and again in the worker): 404 when they may not read it.
+func (s *Service) ForRun(ctx context.Context, id uuid.UUID) (RunSpec, error) {
+	var w Workflow
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		w, _, err = s.load(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return RunSpec{}, err
+	}
+	g, err := graph.Parse([]byte(w.Graph))
+	if err != nil {
+		return RunSpec{}, fmt.Errorf("stored graph of workflow %s: %w", id, err)
+	}
+	spec := RunSpec{ID: w.ID, Name: w.Name, System: w.IsSystem, Graph: g}
+	if w.WorkspaceID != nil {
+		spec.WorkspaceID = *w.WorkspaceID
+	}
+	return spec, nil
+}
+
+// Update changes a workflow: its owner or an admin. The shared tag follows the flag in the same
+// transaction.
+func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (View, error) {
+	if err := requireWrite(ctx); err != nil {
+		return View{}, err
+	}
+	var out View
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		w, a, err := s.load(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !a.update {
+			return s.forbid(ctx, "workflow:update", id, "only the owner or an admin changes a workflow")
+		}
+		fields, err := updateFields(in, w)
+		if err != nil {
+			return err
+		}
+		ok, err := s.store.update(tx, id, owner(ctx, a.updateAny), fields)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return apierr.NotFound("workflow")
+		}
+		tags, err := s.store.tagsOf(tx, []uuid.UUID{id})
+		if err != nil {
+			return err
+		}
+		current := tags[id]
+		if in.Tags != nil || in.Shared != nil {
+			list := current
+			if in.Tags != nil {
+				list = *in.Tags
+			}
+			shared := w.Shared
+			if in.Shared != nil {
+				shared = *in.Shared
+			}
+			if current, err = normaliseTags(list, shared); err != nil {
+				return err
+			}
+			if err := s.store.setTags(tx, id, current); err != nil {
+				return err
+			}
+		}
+		if w, err = s.store.get(tx, id); err != nil {
+			return err
+		}
+		out = w.view(current)
+		return nil
+	})
+	if err != nil {
+		return View{}, err
+	}
+	s.record(ctx, "workflow:update", id, true, "")
+	return out, nil
+}
+
+// updateFields checks the changes and turns them into columns.
+func updateFields(in UpdateInput, w Workflow) (map[string]any, error) {
+	fields := map[string]any{"updated_at": gorm.Expr("CURRENT_TIMESTAMP")}
+	if in.Name != nil {
+		name, err := cleanText("name", *in.Name, true)
+		if err != nil {
+			return nil, err
+		}
+		fields["name"] = name
+	}
+	if in.Description != nil {
+		desc, err := cleanText("description", *in.Description, false)
+		if err != nil {
+			return nil, err
+		}
+		fields["description"] = desc
+	}
+	if in.Shared != nil {
+		if w.IsSystem {
+			return nil, apierr.Invalid("shared", "system workflows are read by everyone; they cannot be shared")
+		}
+		fields["shared"] = *in.Shared
+	}
+	if in.Graph != nil {
+		g, err := parseGraph(in.Graph)
+		if err != nil {
+			return nil, err
+		}
+		fields["graph"] = g
+	}
+	return fields, nil
+}
+
+// Delete removes a workflow: its owner or an admin.
+func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
+	if err := requireWrite(ctx); err != nil {
+		return err
+	}
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		_, a, err := s.load(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !a.delete {
+			return s.forbid(ctx, "workflow:delete", id, "only the owner or an admin deletes a workflow")
+		}
+		ok, err := s.store.delete(tx, id, owner(ctx, a.deleteAny))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return apierr.NotFound("workflow")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.record(ctx, "workflow:delete", id, true, "")
+	return nil
+}
+
+// Thumbnail returns the thumbnail of a workflow the caller may read (the same check as the
+// workflow: InvokeAI served private thumbnails to anyone holding the id).
+func (s *Service) Thumbnail(ctx context.Context, id uuid.UUID) (Thumbnail, error) {
+	var th Thumbnail
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if _, _, err := s.load(ctx, tx, id); err != nil {
+			return err
+		}
+		var err error
+		th, err = s.store.thumbnail(tx, id)
+		if errors.Is(err, errNotFound) {
+			return apierr.NotFound("thumbnail")
+		}
+		return err
+	})
+	return th, err
+}
+
+// PutThumbnail replaces a workflow's thumbnail (owner or admin). Rights are checked before the
+// image is decoded; the decoding and re-encoding happen outside any transaction.
+func (s *Service) PutThumbnail(ctx context.Context, id uuid.UUID, data []byte) error {
+	if err := requireWrite(ctx); err != nil {
+		return err
+	}
+	check := func(tx *gorm.DB) (access, error) {
+		_, a, err := s.load(ctx, tx, id)
+		if err != nil {
+			return a, err
+		}
+		if !a.update {
+			return a, s.forbid(ctx, "workflow:update", id, "only the owner or an admin sets the thumbnail")
+		}
+		return a, nil
+	}
+	if err := s.db.Tx(ctx, func(tx *gorm.DB) error { _, err := check(tx); return err }); err != nil {
+		return err
+	}
+	_, img, err := images.Inspect(data, ThumbnailLimits)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, imaging.Fit(img, MaxThumbSide, MaxThumbSide, imaging.Lanczos)); err != nil {
+		return fmt.Errorf("encode thumbnail: %w", err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		a, err := check(tx)
+		if err != nil {
+			return err
+		}
+		ok, err := s.store.update(tx, id, owner(ctx, a.updateAny), map[string]any{"has_thumbnail": true,
+			"updated_at": gorm.Expr("CURRENT_TIMESTAMP")})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return apierr.NotFound("workflow")
+		}
+		return s.store.putThumbnail(tx, Thumbnail{WorkflowID: id, ContentType: "image/png", Data: buf.Bytes(),
+			Sha256: hex.EncodeToString(sum[:])})
+	})
+	if err != nil {
+		return err
+	}
+	s.record(ctx, "workflow:update", id, true, "thumbnail")
+	return nil
+}
+
+// sight works out how the caller sees the workspace's workflows, before any transaction.
+func (s *Service) sight(ctx context.Context, wsRef string) (sight, error) {
+	ws, err := s.workspaces.Resolve(ctx, wsRef)
+	if err != nil {
+		return sight{}, err
+	}
+	p, _ := tenancy.PrincipalFrom(ctx)
+	v := sight{user: p.UserID, ws: ws.ID}
+	allowed := func(node string, action rbac.Action) (bool, error) {
+		return s.authz.Allowed(ctx, p.TenantID, p.UserID, node, action)
+	}
+	for _, act := range []rbac.Action{rbac.WorkflowUpdate, rbac.WorkflowDelete} {
+		ok, err := allowed(ws.Node(), act)
+		if err != nil {
+			return v, err
+		}
+		v.admin = v.admin || ok
+	}
+	read, err := allowed(ws.Node(), rbac.WorkflowRead)
+	if err != nil || !read {
+		// Grants flow down the tree: who does not read the workspace reads no ancestor.
+		return v, err
+	}
+	v.sharedIn = []uuid.UUID{ws.ID}
+	if ws.ParentID == nil {
+		return v, nil
+	}
+	above, err := s.workspaces.Ancestors(ctx, ws)
+	if err != nil {
+		return v, err
+	}
+	for _, a := range above {
+		ok, err := allowed(a.Node(), rbac.WorkflowRead)
+		if err != nil {
+			return v, err
+		}
+		if ok {
+			v.sharedIn = append(v.sharedIn, a.ID)
+		}
+	}
+	return v, nil
+}
+
+// List pages through the workflows of a workspace the caller can read, filtered.
+func (s *Service) List(ctx context.Context, wsRef string, f Filter, after uuid.UUID, limit int) ([]Summary, error) {
+	f, err := cleanFilter(f)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.sight(ctx, wsRef)
+	if err != nil {
+		return nil, err
+	}
+	var out []Summary
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		rows, err := s.store.list(tx, v, f, after, limit)
+		if err != nil {
+			return fmt.Errorf("list workflows: %w", err)
+		}
+		ids := make([]uuid.UUID, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		tags, err := s.store.tagsOf(tx, ids)
+		if err != nil {
+			return err
+		}
+		out = make([]Summary, len(rows))
+		for i, r := range rows {
+			out[i] = r.summary(tags[r.ID])
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Counts counts the workflows per category the caller can read in the workspace.
+func (s *Service) Counts(ctx context.Context, wsRef string) (Counts, error) {
+	v, err := s.sight(ctx, wsRef)
+	if err != nil {
+		return Counts{}, err
+	}
+	var c Counts
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		c, err = s.store.counts(tx, v)
+		return err
+	})
+	return c, err
+}
+
+// MaxTagList bounds the tag list.
+const MaxTagList = 500
+
+// Tags lists the tags of the workflows the caller can read in the workspace, with counts.
+func (s *Service) Tags(ctx context.Context, wsRef, category string) ([]TagCount, error) {
+	if err := checkCategory(category); err != nil {
+		return nil, err
+	}
+	v, err := s.sight(ctx, wsRef)
+	if err != nil {
+		return nil, err
+	}
+	var out []TagCount
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		out, err = s.store.tagCounts(tx, v, category, MaxTagList)
+		return err
+	})
+	if out == nil {
+		out = []TagCount{}
+	}
+	return out, err
+}
+
+func checkCategory(c string) error {
+	switch c {
+	case "", CategoryUser, CategoryShared, CategoryDefault:
+		return nil
+	}
+	return apierr.Invalid("category", "must be user, shared or default")
+}
+
+func cleanFilter(f Filter) (Filter, error) {
+	if err := checkCategory(f.Category); err != nil {
+		return f, err
+	}
+	if f.Tag != "" {
+		tag, err := normaliseTag("tag", f.Tag)
+		if err != nil {
+			return f, err
+		}
+		f.Tag = tag
+	}
+	if utf8.RuneCountInString(f.Query) > MaxQueryLen || strings.ContainsRune(f.Query, 0) {
+		return f, apierr.Invalid("q", fmt.Sprintf("at most %d characters, no NUL", MaxQueryLen))
+	}
+	return f, nil
+}
+
+// parseGraph validates a graph and returns its canonical JSON. A graph error is a 400 naming
+// the graph's node and field ("graph.nodes[2].fields.width").
+func parseGraph(raw json.RawMessage) (string, error) {
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return "", apierr.Invalid("graph", "is required")
+	}
+	g, err := graph.Parse(raw)
+	if err != nil {
+		var ge *graph.Error
+		if errors.As(err, &ge) {
+			field := "graph"
+			if ge.Field != "graph" {
+				field += "." + ge.Field
+			}
+			reason := ge.Reason
+			if ge.Node != "" {
+				reason = "node " + ge.Node + ": " + reason
+			}
+			return "", apierr.Invalid(field, reason)
+		}
+		return "", err
+	}
+	out, err := json.Marshal(g)
+	return string(out), err
+}
+
+// cleanText trims a name or description and refuses what PostgreSQL cannot store.
+func cleanText(field, s string, required bool) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case required && s == "":
+		return "", apierr.Invalid(field, "is required")
+	case strings.ContainsRune(s, 0) || !utf8.ValidString(s):
+		return "", apierr.Invalid(field, "must be valid text without NUL characters")
+	}
+	return s, nil
+}
+
+func normaliseTag(field, t string) (string, error) {
+	t = strings.ToLower(strings.TrimSpace(t))
+	switch {
+	case t == "":
+		return "", apierr.Invalid(field, "must not be empty")
+	case utf8.RuneCountInString(t) > MaxTagLen:
+		return "", apierr.Invalid(field, fmt.Sprintf("at most %d characters", MaxTagLen))
+	case !utf8.ValidString(t) || strings.IndexFunc(t, unicode.IsControl) >= 0:
+		return "", apierr.Invalid(field, "must be printable text")
+	}
+	return t, nil
+}
+
+// normaliseTags trims, case-folds, de-duplicates and sorts tags, and makes the shared tag follow
+// the flag (whatever the caller sent).
+func normaliseTags(in []string, shared bool) ([]string, error) {
+	seen := map[string]bool{}
+	out := []string{}
+	for i, raw := range in {
+		t, err := normaliseTag(fmt.Sprintf("tags[%d]", i), raw)
+		if err != nil {
+			return nil, err
+		}
+		if t == SharedTag || seen[t] {
+			continue
+		}
+		seen[t] = true
+		out = append(out, t)
+	}
+	if shared {
+		out = append(out, SharedTag)
+	}
+	if len(out) > MaxTags {
+		return nil, apierr.Invalid("tags", fmt.Sprintf("at most %d tags", MaxTags))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (s *Service) authorize(ctx context.Context, action rbac.Action, node string) error {
+	err := s.authz.Authorize(ctx, action, node)
+	if errors.Is(err, rbac.ErrDenied) {
+		return apierr.Forbidden("")
+	}
+	return err
+}
+
+// requireWrite refuses changes through a personal access token without the write scope.
+func requireWrite(ctx context.Context) error {
+	if p, ok := tenancy.PrincipalFrom(ctx); ok && !p.HasScope("write") {
+		return apierr.Forbidden("this token may only read")
+	}
+	return nil
+}
+
+func (s *Service) forbid(ctx context.Context, action string, id uuid.UUID, why string) error {
+	s.record(ctx, action, id, false, why)
+	return apierr.Forbidden(why)
+}
+
+func (s *Service) record(ctx context.Context, action string, id uuid.UUID, allowed bool, why string) {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok || s.auditor == nil {
+		return
+	}
+	reason := map[string]any{}
+	if why != "" {
+		reason["rule"] = why
+	}
+	s.auditor.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: action,
+		Object: "workflow:" + id.String(), Allowed: allowed, Reason: reason})
+}
