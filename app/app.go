@@ -19,6 +19,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/authz"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/groups"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
@@ -53,6 +54,7 @@ type App struct {
 	Boards     *boards.Service
 	Images     *images.Service
 	Workflows  *workflows.Service
+	Events     *events.Hub
 
 	stop context.CancelFunc
 }
@@ -114,6 +116,18 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Users.SetSessions(a.Auth)
 	a.Tokens = tokens.NewService(db, enforcer, a.Users, a.Audit, tokens.Config{Retention: cfg.TokenLogRetention}, log)
 	a.TokenLog = tokens.NewLogger(db, log, tokens.LoggerConfig{})
+	a.Events = events.NewHub(broker.Redis(), enforcer, liveness{a.Auth, a.Tokens}, events.Config{
+		Heartbeat: cfg.EventsHeartbeat, LivenessInterval: cfg.EventsLivenessInterval,
+		BufferSize: cfg.EventsBufferSize, SubscriberBuffer: cfg.EventsSubscriberBuffer,
+	}, log)
+	if err := a.Events.Start(ctx); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	a.Users.SetStreamEnder(a.Events)
+	a.Auth.SetStreamEnder(a.Events)
+	a.Tenants.SetStreamEnder(a.Events)
+	a.Tokens.SetStreamEnder(a.Events)
 	storage, err := images.NewLocalStorage(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {
 		_ = a.Close()
@@ -135,6 +149,9 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 
 // Close releases connections.
 func (a *App) Close() error {
+	if a.Events != nil {
+		a.Events.Close()
+	}
 	a.stop()
 	a.Audit.Close()
 	a.TokenLog.Close()
@@ -168,6 +185,20 @@ func (a *App) Periodic() []jobs.Periodic {
 		{Cron: "23 * * * *", Task: tokens.NewPruneTask},                   // hourly, in bounded batches
 		{Cron: "53 * * * *", Task: tokens.NewExpiryNoticeTask},            // hourly; each token is noticed once
 	}
+}
+
+// liveness tells the event streams whether a principal's credentials still work: sessions ask
+// auth, personal access tokens ask tokens.
+type liveness struct {
+	auth   *auth.Service
+	tokens *tokens.Service
+}
+
+func (l liveness) Live(ctx context.Context, p tenancy.Principal) error {
+	if p.Kind == tenancy.CredentialPAT {
+		return l.tokens.Live(ctx, p)
+	}
+	return l.auth.Live(ctx, p)
 }
 
 func migrateUp(ctx context.Context, db *tenancy.DB, log *slog.Logger) error {

@@ -105,6 +105,8 @@ func Serve(ctx context.Context, cfg configs.Config, log *slog.Logger, ready chan
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	// Open event streams never go idle by themselves: end them first, or they hold the shutdown.
+	a.Events.Close()
 	return srv.Fiber.ShutdownWithTimeout(cfg.ShutdownTimeout)
 }
 

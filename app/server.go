@@ -22,6 +22,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/authz"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/groups"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
@@ -82,6 +83,7 @@ func NewServer(a *App) *Server {
 	boards.Mount(api, a.Boards)
 	images.Mount(api, a.Images)
 	workflows.Mount(api, a.Workflows)
+	events.Mount(api, a.Events)
 	mountDocs(api, s)
 	return s
 }

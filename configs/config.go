@@ -58,6 +58,15 @@ type Config struct {
 	// periodic job prunes older ones.
 	TokenLogRetention time.Duration `env:"TOKEN_LOG_RETENTION" envDefault:"2160h"`
 
+	// Event streams (SSE): the keep-alive interval on an idle stream, how often every open
+	// stream's credentials are re-checked (the backstop behind the immediate "ended" messages),
+	// the recent events kept per tenant for Last-Event-ID, and how many events may wait for one
+	// slow client before it is dropped with a resync hint.
+	EventsHeartbeat        time.Duration `env:"EVENTS_HEARTBEAT" envDefault:"15s"`
+	EventsLivenessInterval time.Duration `env:"EVENTS_LIVENESS_INTERVAL" envDefault:"30s"`
+	EventsBufferSize       int           `env:"EVENTS_BUFFER_SIZE" envDefault:"256"`
+	EventsSubscriberBuffer int           `env:"EVENTS_SUBSCRIBER_BUFFER" envDefault:"32"`
+
 	// EmbeddedWorker runs the asynq worker inside `serve` (always true with the embedded broker).
 	EmbeddedWorker bool `env:"EMBEDDED_WORKER" envDefault:"false"`
 }

@@ -60,7 +60,22 @@ type Service struct {
 	store   store
 	log     *slog.Logger
 	now     func() time.Time
+	streams StreamEnder
 }
+
+// StreamEnder is told, after commit, that sessions ended, so that the live event streams opened
+// through them close on every node (the events hub).
+type StreamEnder interface {
+	UserEnded(ctx context.Context, tenantID, userID uuid.UUID)
+	SessionEnded(ctx context.Context, tenantID, userID, sessionID uuid.UUID)
+}
+
+// SetStreamEnder connects the event streams.
+func (s *Service) SetStreamEnder(e StreamEnder) { s.streams = e }
+
+// Live answers nil while a session principal may still act: the user enabled, the tenant active
+// and the session not revoked (an apierr.Unauthorized otherwise). Long-lived streams ask it.
+func (s *Service) Live(ctx context.Context, p tenancy.Principal) error { return s.checkLive(ctx, p) }
 
 // NewService wires the service.
 func NewService(db *tenancy.DB, u Users, t Tenants, l Limiter, cfg Config, log *slog.Logger) *Service {
@@ -145,6 +160,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (Tokens, error) {
 	var (
 		tokens Tokens
 		reused bool
+		family RefreshToken
 	)
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		rt, err := s.store.lockForRotation(tx, sec.ID)
@@ -158,7 +174,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (Tokens, error) {
 		case rt.RevokedAt != nil || !rt.ExpiresAt.After(now):
 			return errNoRefresh
 		case rt.RotatedAt != nil:
-			reused = true
+			reused, family = true, rt
 			return s.store.revokeFamily(tx, rt.FamilyID, now)
 		}
 		if _, err := s.users.ActiveTx(tx, rt.UserID); err != nil {
@@ -172,6 +188,9 @@ func (s *Service) Refresh(ctx context.Context, raw string) (Tokens, error) {
 	})
 	if reused {
 		s.log.WarnContext(ctx, "refresh token reuse: session revoked", slog.String("tenant_id", sec.TenantID.String()))
+		if err == nil && s.streams != nil {
+			s.streams.SessionEnded(ctx, sec.TenantID, family.UserID, family.FamilyID)
+		}
 		return Tokens{}, apierr.Unauthorized()
 	}
 	if errors.Is(err, errNoRefresh) || isNotFound(err) {
@@ -187,7 +206,8 @@ func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
 	if !ok {
 		return apierr.Unauthorized()
 	}
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+	ended := p.SessionID
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		if in.All || in.RefreshToken == "" {
 			if in.All {
@@ -203,8 +223,19 @@ func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
 		if err != nil || rt.UserID != p.UserID || !sameHash(rt.SecretHash, sec.hash()) {
 			return apierr.Invalid("refresh_token", "not a refresh token of yours")
 		}
+		ended = rt.FamilyID
 		return s.store.revokeFamily(tx, rt.FamilyID, now)
 	})
+	if err != nil || s.streams == nil {
+		return err
+	}
+	switch {
+	case in.All:
+		s.streams.UserEnded(ctx, p.TenantID, p.UserID)
+	case ended != uuid.Nil:
+		s.streams.SessionEnded(ctx, p.TenantID, p.UserID, ended)
+	}
+	return nil
 }
 
 // RevokeUserSessions ends every session of the user inside the caller's tenant transaction.

@@ -35,10 +35,20 @@ type Service struct {
 	users         Users
 	signupEnabled bool
 	seeders       []Seeder
+	streams       StreamEnder
 }
 
 // AddSeeder has every later sign-up run the seeder.
 func (s *Service) AddSeeder(sd Seeder) { s.seeders = append(s.seeders, sd) }
+
+// StreamEnder is told that a tenant was suspended, so that its live event streams close on
+// every node (the events hub).
+type StreamEnder interface {
+	TenantEnded(ctx context.Context, tenantID uuid.UUID)
+}
+
+// SetStreamEnder connects the event streams.
+func (s *Service) SetStreamEnder(e StreamEnder) { s.streams = e }
 
 // NewService wires the service.
 func NewService(db *tenancy.DB, u Users, signupEnabled bool) *Service {
@@ -137,12 +147,22 @@ func (s *Service) ActiveBySlug(ctx context.Context, slug string) (uuid.UUID, err
 
 // SetStatus suspends or reactivates a tenant (operators).
 func (s *Service) SetStatus(ctx context.Context, slug, status string) error {
-	res := s.db.Registry(ctx).Model(&Tenant{}).Where("slug = ?", slug).Update("status", status)
+	var t Tenant
+	if err := s.db.Registry(ctx).Where("slug = ?", slug).Take(&t).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return apierr.NotFound("tenant")
+		}
+		return err
+	}
+	res := s.db.Registry(ctx).Model(&Tenant{}).Where("id = ?", t.ID).Update("status", status)
 	if res.Error != nil {
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
 		return apierr.NotFound("tenant")
+	}
+	if status != StatusActive && s.streams != nil {
+		s.streams.TenantEnded(ctx, t.ID)
 	}
 	return nil
 }

@@ -66,6 +66,7 @@ type Service struct {
 	users    Users
 	audit    Auditor
 	notifier Notifier
+	streams  StreamEnder
 	store    store
 	cfg      Config
 	log      *slog.Logger
@@ -91,6 +92,41 @@ func NewService(db *tenancy.DB, authz Authorizer, u Users, audit Auditor, cfg Co
 	}
 	return &Service{db: db, authz: authz, users: u, audit: audit, notifier: LogNotifier{Log: log}, cfg: cfg,
 		log: log, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// StreamEnder is told, after commit, that a token was revoked, so that the live event streams
+// opened with it close on every node (the events hub).
+type StreamEnder interface {
+	TokenEnded(ctx context.Context, tenantID, tokenID uuid.UUID)
+}
+
+// SetStreamEnder connects the event streams.
+func (s *Service) SetStreamEnder(e StreamEnder) { s.streams = e }
+
+// Live answers nil while a token principal may still act: the token neither revoked nor
+// expired, its owner enabled and the tenant active (an apierr.Unauthorized otherwise).
+// Long-lived streams opened with the token ask it.
+func (s *Service) Live(ctx context.Context, p tenancy.Principal) error {
+	if p.Kind != tenancy.CredentialPAT {
+		return apierr.Unauthorized()
+	}
+	ctx = tenancy.WithTenant(ctx, p.TenantID)
+	now := s.now()
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		t, err := s.store.get(tx, p.TokenID)
+		if err != nil {
+			return err
+		}
+		if t.UserID != p.UserID || t.RevokedAt != nil || !t.ExpiresAt.After(now) {
+			return errNotFound
+		}
+		_, err = s.users.ActiveTx(tx, t.UserID)
+		return err
+	})
+	if errors.Is(err, errNotFound) || errors.Is(err, users.ErrNotFound) {
+		return apierr.Unauthorized()
+	}
+	return err
 }
 
 // SetNotifier replaces the expiry notifier (the events module; tests).
@@ -222,6 +258,7 @@ func (s *Service) Revoke(ctx context.Context, id uuid.UUID) error {
 	}
 	s.audit.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: "token:revoke",
 		Object: "token:" + id.String(), Allowed: true, Reason: map[string]any{"by": "owner"}})
+	s.ended(ctx, p.TenantID, id)
 	return nil
 }
 
@@ -303,7 +340,14 @@ func (s *Service) RevokeAny(ctx context.Context, id uuid.UUID) error {
 	}
 	s.audit.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(rbac.TokenManage),
 		Object: "token:" + id.String(), Allowed: true, Reason: map[string]any{"op": "revoke", "owner": owner.String()}})
+	s.ended(ctx, p.TenantID, id)
 	return nil
+}
+
+func (s *Service) ended(ctx context.Context, tenantID, tokenID uuid.UUID) {
+	if s.streams != nil {
+		s.streams.TokenEnded(ctx, tenantID, tokenID)
+	}
 }
 
 func (s *Service) authorize(ctx context.Context, action rbac.Action) error {

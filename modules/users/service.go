@@ -32,6 +32,7 @@ type Service struct {
 	auditor  rbac.Auditor
 	hasher   *Hasher
 	sessions SessionRevoker
+	streams  StreamEnder
 	store    store
 }
 
@@ -39,6 +40,15 @@ type Service struct {
 type SessionRevoker interface {
 	RevokeUserSessions(tx *gorm.DB, userID uuid.UUID) error
 }
+
+// StreamEnder is told, after commit, that a user was disabled, so that their live event streams
+// close on every node (the events hub).
+type StreamEnder interface {
+	UserEnded(ctx context.Context, tenantID, userID uuid.UUID)
+}
+
+// SetStreamEnder connects the event streams.
+func (s *Service) SetStreamEnder(e StreamEnder) { s.streams = e }
 
 // SetSessions connects the session store, so that disabling a user also ends their sessions:
 // re-enabling them later must not bring old tokens back to life.
@@ -197,6 +207,11 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 	}
 	if err != nil {
 		return View{}, err
+	}
+	if in.Disabled != nil && *in.Disabled && s.streams != nil {
+		if tenantID, ok := tenancy.TenantFrom(ctx); ok {
+			s.streams.UserEnded(ctx, tenantID, id)
+		}
 	}
 	if in.Role != nil {
 		if err := s.changed(ctx); err != nil {
