@@ -217,3 +217,31 @@ func pngForm(t *testing.T, boardID string) apptest.Form {
 	return apptest.NewForm(fields, apptest.FormFile{Field: "file", Filename: fmt.Sprintf("p-%s.png", uuid.NewString()[:8]),
 		Data: bdPNG(8, 8)})
 }
+
+// Rights before work: an upload into a board the caller may not add to is refused before the
+// file is decoded or stored, so a body that is no image at all still answers 403, not 400, and
+// leaves no file behind.
+func TestRequestPath_uploadIntoABoardIsAuthorizedBeforeTheFileIsDecoded(t *testing.T) {
+	t.Parallel()
+	u := newUnitEnv(t)
+	viewer := u.env.NewUser(t, u.tn, "member")
+	r := u.env.Do(http.MethodPost, "/api/v1/workspaces/default/grants", u.tn.Admin.Token, map[string]any{
+		"subject_type": "user", "subject_id": viewer.ID, "role": "viewer"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("grant: %d %s", r.Status, r.Body)
+	}
+	// The board is shared: the viewer reads it but may not add to it.
+	if r := u.env.Do(http.MethodPatch, "/api/v1/boards/"+u.board.String(), u.user.Token, map[string]any{"visibility": "shared"}); r.Status != http.StatusOK {
+		t.Fatalf("share board: %d %s", r.Status, r.Body)
+	}
+	before := btFiles(t, u.env)
+	garbage := apptest.NewForm(map[string]string{"board_id": u.board.String()},
+		apptest.FormFile{Field: "file", Filename: "not-an-image.png", Data: []byte("definitely not a PNG")})
+	r = u.env.Do(http.MethodPost, "/api/v1/workspaces/default/images", viewer.Token, garbage)
+	if r.Status != http.StatusForbidden {
+		t.Fatalf("upload of garbage into a board without add rights: %d %s, want 403 before any decoding", r.Status, r.Body)
+	}
+	if after := btFiles(t, u.env); after != before {
+		t.Fatalf("a refused upload left files: %d before, %d after", before, after)
+	}
+}

@@ -165,10 +165,14 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 	if err != nil {
 		return View{}, err
 	}
+	// Rights first: no decoding, thumbnailing or file writing for a caller who may not add the
+	// result. The board is checked again inside the transaction that writes the row.
 	if boardID == nil {
 		if err := s.authorize(ctx, rbac.ImageCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
 			return View{}, err
 		}
+	} else if err := s.db.Tx(ctx, func(tx *gorm.DB) error { return s.checkBoardAdd(ctx, tx, ws.ID, *boardID) }); err != nil {
+		return View{}, err
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 255 || strings.ContainsRune(name, 0) || !utf8.ValidString(name) {
@@ -204,18 +208,8 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 	}
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if boardID != nil {
-			b, err := s.boards.Load(ctx, tx, *boardID)
-			if apierr.Is(err, apierr.CodeNotFound) {
-				return apierr.Invalid("board_id", "no such board")
-			}
-			if err != nil {
+			if err := s.checkBoardAdd(ctx, tx, ws.ID, *boardID); err != nil {
 				return err
-			}
-			if b.Board.WorkspaceID != ws.ID {
-				return apierr.Invalid("board_id", "the board is in another workspace")
-			}
-			if !b.Can(boards.OpAddImages) {
-				return s.forbid(ctx, "board:add_images", *boardID, "may not add images to this board")
 			}
 		}
 		return tx.Create(&img).Error
@@ -230,6 +224,24 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 		return View{}, err
 	}
 	return s.view(ctx, access{img: img, own: true, admin: admin})
+}
+
+// checkBoardAdd checks that the caller may add images to the board, a board of the workspace.
+func (s *Service) checkBoardAdd(ctx context.Context, tx *gorm.DB, wsID, boardID uuid.UUID) error {
+	b, err := s.boards.Load(ctx, tx, boardID)
+	if apierr.Is(err, apierr.CodeNotFound) {
+		return apierr.Invalid("board_id", "no such board")
+	}
+	if err != nil {
+		return err
+	}
+	if b.Board.WorkspaceID != wsID {
+		return apierr.Invalid("board_id", "the board is in another workspace")
+	}
+	if !b.Can(boards.OpAddImages) {
+		return s.forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+	}
+	return nil
 }
 
 // metadataOf checks generation metadata: a JSON object within MaxMetadataBytes ("{}" if none).
