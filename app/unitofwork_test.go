@@ -245,3 +245,40 @@ func TestRequestPath_uploadIntoABoardIsAuthorizedBeforeTheFileIsDecoded(t *testi
 		t.Fatalf("a refused upload left files: %d before, %d after", before, after)
 	}
 }
+
+// Work proportional to the input is one query: adding 20 images to a board reads them in one
+// statement, not three per image.
+func TestRequestPath_addingManyImagesToABoardReadsThemInOneQuery(t *testing.T) {
+	t.Parallel()
+	u := newUnitEnv(t)
+	var ids []uuid.UUID
+	for range 20 {
+		r := u.env.Do(http.MethodPost, "/api/v1/workspaces/default/images", u.user.Token, pngForm(t, ""))
+		if r.Status != http.StatusCreated {
+			t.Fatalf("upload: %d %s", r.Status, r.Body)
+		}
+		var v struct {
+			ID uuid.UUID `json:"id"`
+		}
+		r.JSON(t, &v)
+		ids = append(ids, v.ID)
+	}
+	if err := u.env.App.Audit.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log := countStatements(t, u.env.App.DB.Raw())
+	r := u.env.Do(http.MethodPost, "/api/v1/boards/"+u.board.String()+"/images", u.user.Token, map[string]any{"image_ids": ids})
+	if r.Status != http.StatusNoContent && r.Status != http.StatusOK {
+		t.Fatalf("add to board: %d %s", r.Status, r.Body)
+	}
+	var mine []string
+	for _, s := range log.take() {
+		if !strings.Contains(s, "audit_log") { // the audit batch writer runs beside the request
+			mine = append(mine, s)
+		}
+	}
+	t.Logf("adding 20 images: %d statements", len(mine))
+	if len(mine) > 10 {
+		t.Fatalf("adding 20 images to a board ran %d statements, want at most 10:\n%s", len(mine), strings.Join(mine, "\n"))
+	}
+}

@@ -130,11 +130,12 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 		if !dest.Can(boards.OpAddImages) {
 			return s.forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 		}
-		for _, id := range ids {
-			a, err := s.load(ctx, tx, id)
-			if err != nil {
-				return err
-			}
+		all, err := s.loadMany(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		for _, a := range all {
+			id := a.img.ID
 			if !a.own && !a.admin {
 				return s.forbid(ctx, "image:add_to_board", id, "only the image's owner (or an admin) may put it on a board")
 			}

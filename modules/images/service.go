@@ -106,6 +106,40 @@ func (s *Service) load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (access, 
 	if err != nil {
 		return access{}, err
 	}
+	return s.accessTo(ctx, tx, img, nil)
+}
+
+// loadMany is load for many images in one query; the first id that is missing or unreadable
+// answers 404 for it. Boards shared by several images are loaded once.
+func (s *Service) loadMany(ctx context.Context, tx *gorm.DB, ids []uuid.UUID) ([]access, error) {
+	var rows []Image
+	if err := tx.Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[uuid.UUID]Image, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	seen := map[uuid.UUID]boards.Access{}
+	out := make([]access, 0, len(ids))
+	for _, id := range ids {
+		img, ok := byID[id]
+		if !ok {
+			return nil, apierr.NotFound("image")
+		}
+		a, err := s.accessTo(ctx, tx, img, seen)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// accessTo is the caller's access to the image row: 404 when they may not read it. seen, when
+// not nil, keeps the boards already loaded by this operation.
+func (s *Service) accessTo(ctx context.Context, tx *gorm.DB, img Image, seen map[uuid.UUID]boards.Access) (access, error) {
+	id := img.ID
 	p, ok := tenancy.PrincipalFrom(ctx)
 	if !ok {
 		return access{}, apierr.NotFound("image")
@@ -130,12 +164,19 @@ func (s *Service) load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (access, 
 		}
 		return a, nil
 	}
-	b, err := s.boards.Load(ctx, tx, *img.BoardID)
-	if apierr.Is(err, apierr.CodeNotFound) {
-		return access{}, apierr.NotFound("image")
-	}
-	if err != nil {
-		return access{}, err
+	b, cached := seen[*img.BoardID]
+	if !cached {
+		var err error
+		b, err = s.boards.Load(ctx, tx, *img.BoardID)
+		if apierr.Is(err, apierr.CodeNotFound) {
+			return access{}, apierr.NotFound("image")
+		}
+		if err != nil {
+			return access{}, err
+		}
+		if seen != nil {
+			seen[*img.BoardID] = b
+		}
 	}
 	a.board = &b
 	return a, nil
