@@ -39,6 +39,7 @@ type App struct {
 	Log        *slog.Logger
 	DB         *tenancy.DB
 	Broker     *jobs.Broker
+	Jobs       *jobs.Client
 	Enforcer   *rbac.Enforcer
 	Users      *users.Service
 	Auth       *auth.Service
@@ -98,7 +99,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		_ = broker.Close()
 		return nil, fmt.Errorf("listen for policy changes: %w", err)
 	}
-	a := &App{Cfg: cfg, Log: log, DB: db, Broker: broker, Enforcer: enforcer, stop: stop}
+	a := &App{Cfg: cfg, Log: log, DB: db, Broker: broker, Jobs: jobs.NewClient(broker, log), Enforcer: enforcer, stop: stop}
 	a.Audit = audit.NewService(db, enforcer, log, audit.Config{Retention: cfg.AuditRetention})
 	enforcer.SetAuditor(a.Audit)
 	a.Users = users.NewService(db, enforcer, users.NewHasher(cfg.PasswordHashMemoryKiB), a.Audit)
@@ -137,6 +138,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Images = images.NewService(db, enforcer, a.Boards, a.Workspaces, storage,
 		images.Limits{MaxBytes: cfg.UploadMaxBytes, MaxPixels: cfg.UploadMaxPixels, MaxSide: cfg.UploadMaxSide}, a.Audit, log)
 	a.Boards.SetImages(a.Images)
+	a.Images.SetEnqueuer(a.Jobs)
 	a.Images.SetPrivacy(a.Profiles)
 	// Images first: a cascading workspace delete removes them before their boards.
 	a.Workspaces.RegisterContents("images", a.Images.Contents())
@@ -155,7 +157,7 @@ func (a *App) Close() error {
 	a.stop()
 	a.Audit.Close()
 	a.TokenLog.Close()
-	return errors.Join(a.Broker.Close(), a.DB.Close())
+	return errors.Join(a.Jobs.Close(), a.Broker.Close(), a.DB.Close())
 }
 
 // RegisterTasks adds every module's task handlers to the worker.
@@ -174,6 +176,8 @@ func (a *App) RegisterTasks(w *jobs.Worker) {
 	w.Handle(audit.TaskPrune, a.Audit.PruneHandler(a.Tenants))
 	w.Handle(tokens.TaskPruneAccessLog, a.Tokens.PruneHandler(a.Tenants))
 	w.Handle(tokens.TaskExpiryNotice, a.Tokens.ExpiryNoticeHandler(a.Tenants))
+	w.Handle(images.TaskRemoveFiles, a.Images.RemoveFilesHandler())
+	w.Handle(images.TaskSweepRemovals, a.Images.SweepRemovalsHandler(a.Tenants))
 }
 
 // Periodic lists every module's periodic tasks.
@@ -184,6 +188,7 @@ func (a *App) Periodic() []jobs.Periodic {
 		{Cron: "41 3 * * *", Task: audit.NewPruneTask},                    // daily, clock-aligned likewise
 		{Cron: "23 * * * *", Task: tokens.NewPruneTask},                   // hourly, in bounded batches
 		{Cron: "53 * * * *", Task: tokens.NewExpiryNoticeTask},            // hourly; each token is noticed once
+		{Cron: "*/10 * * * *", Task: images.NewSweepRemovalsTask},         // backstop for lost removal nudges
 	}
 }
 

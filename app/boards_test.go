@@ -23,6 +23,7 @@ import (
 
 	"github.com/atelier-hq/atelier/app/apptest"
 	"github.com/atelier-hq/atelier/configs"
+	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // HTTP tests of boards and images (SPEC §6): the holes InvokeAI's shared boards shipped with
@@ -353,6 +354,7 @@ func TestBoards_deleteWithImagesRemovesRowsAndFiles(t *testing.T) {
 	if n := bdCount(t, env, w.a.ID, "SELECT count(*) FROM images WHERE id IN ?", ids); n != 0 {
 		t.Errorf("%d image rows left", n)
 	}
+	btRemoveFiles(t, env, w.a.ID) // the files go in a job, off the request path
 	if got := btFiles(t, env); got != empty+2 {
 		t.Errorf("files: %d, want %d (only the uncategorised image's file and thumbnail)", got, empty+2)
 	}
@@ -960,10 +962,23 @@ func TestWorkspaces_cascadeDeleteRemovesBoardsAndImages(t *testing.T) {
 	if n := bdCount(t, env, w.a.ID, "SELECT count(*) FROM public_boards WHERE board_id = ?", b); n != 0 {
 		t.Errorf("%d published-index rows left", n)
 	}
+	// The request removed rows only; the files wait for the removal job, off the request path.
+	if got := btFiles(t, env); got != before+6 {
+		t.Errorf("files right after the delete %d, want %d (file removal is a job's)", got, before+6)
+	}
+	btRemoveFiles(t, env, w.a.ID)
 	if got := btFiles(t, env); got != before+2 {
 		t.Errorf("files %d, want %d (only the image outside the workspace)", got, before+2)
 	}
 	btMust(t, env.Do(http.MethodGet, "/api/v1/images/"+outside.String()+"/file", k.owner.Token, nil), http.StatusOK)
+}
+
+// btRemoveFiles runs the removal job's work for the tenant (what images:remove_files does).
+func btRemoveFiles(t *testing.T, env *apptest.Env, tenantID uuid.UUID) {
+	t.Helper()
+	if _, more, err := env.App.Images.RemoveFiles(tenancy.WithTenant(context.Background(), tenantID), 100); err != nil || more {
+		t.Fatalf("remove files of deleted images: more=%v err=%v", more, err)
+	}
 }
 
 // ---- helpers ----

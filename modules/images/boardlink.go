@@ -194,12 +194,7 @@ func (s *Service) BoardDeleted(ctx context.Context, tx *gorm.DB, boardID uuid.UU
 	if err := tx.Where("board_id = ?", boardID).Delete(&Image{}).Error; err != nil {
 		return nil, err
 	}
-	tenantID, _ := tenancy.TenantFrom(ctx)
-	return func() {
-		for _, id := range ids {
-			s.removeFiles(context.WithoutCancel(ctx), tenantID, id)
-		}
-	}, nil
+	return s.scheduleRemoval(ctx, tx, ids)
 }
 
 // BoardMoved implements boards.Images: a board's images move with it.

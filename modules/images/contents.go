@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
-	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // Contents is the images module's part in deleting workspaces (workspaces.Contents).
@@ -22,7 +21,7 @@ func (c Contents) Count(_ context.Context, tx *gorm.DB, wsIDs []uuid.UUID) (int6
 	return n, err
 }
 
-// DeleteIn deletes the workspaces' images inside tx; their files go after commit.
+// DeleteIn deletes the workspaces' images inside tx; a job removes their files after commit.
 func (c Contents) DeleteIn(ctx context.Context, tx *gorm.DB, wsIDs []uuid.UUID) (func(), error) {
 	var ids []uuid.UUID
 	if err := tx.Model(&Image{}).Where("workspace_id IN ?", wsIDs).Pluck("id", &ids).Error; err != nil {
@@ -34,10 +33,5 @@ func (c Contents) DeleteIn(ctx context.Context, tx *gorm.DB, wsIDs []uuid.UUID) 
 	if err := tx.Where("workspace_id IN ?", wsIDs).Delete(&Image{}).Error; err != nil {
 		return nil, err
 	}
-	tenantID, _ := tenancy.TenantFrom(ctx)
-	return func() {
-		for _, id := range ids {
-			c.s.removeFiles(context.WithoutCancel(ctx), tenantID, id)
-		}
-	}, nil
+	return c.s.scheduleRemoval(ctx, tx, ids)
 }

@@ -50,6 +50,7 @@ type Service struct {
 	storage    Storage
 	limits     Limits
 	auditor    rbac.Auditor
+	jobs       Enqueuer
 	privacy    Privacy
 	log        *slog.Logger
 }
