@@ -9,7 +9,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/atelier-hq/atelier/jobs"
-	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // TaskPrune deletes audit entries past the retention, tenant by tenant.
@@ -36,15 +35,13 @@ func (s *Service) PruneHandler(tenants TenantLister) asynq.HandlerFunc {
 			return fmt.Errorf("list tenants: %w", err)
 		}
 		var total int64
-		for _, id := range ids {
-			n, err := s.Prune(tenancy.WithTenant(ctx, id))
+		err = jobs.ForEachTenant(ctx, ids, s.log, TaskPrune, func(ctx context.Context) error {
+			n, err := s.Prune(ctx)
 			total += n
-			if err != nil {
-				return fmt.Errorf("prune tenant %s: %w", id, err)
-			}
-		}
+			return err
+		})
 		s.log.InfoContext(ctx, "pruned audit log", slog.Int64("deleted", total), slog.Int("tenants", len(ids)),
 			slog.Duration("retention", s.retention))
-		return nil
+		return err
 	}
 }

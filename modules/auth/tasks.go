@@ -9,7 +9,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/atelier-hq/atelier/jobs"
-	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // TaskPurgeRefreshTokens deletes refresh tokens that can never be used again, tenant by tenant.
@@ -33,14 +32,12 @@ func (s *Service) PurgeHandler(tenants TenantLister) asynq.HandlerFunc {
 			return fmt.Errorf("list tenants: %w", err)
 		}
 		var total int64
-		for _, id := range ids {
-			n, err := s.PurgeRefreshTokens(tenancy.WithTenant(ctx, id))
-			if err != nil {
-				return fmt.Errorf("purge tenant %s: %w", id, err)
-			}
+		err = jobs.ForEachTenant(ctx, ids, s.log, TaskPurgeRefreshTokens, func(ctx context.Context) error {
+			n, err := s.PurgeRefreshTokens(ctx)
 			total += n
-		}
+			return err
+		})
 		s.log.InfoContext(ctx, "purged refresh tokens", slog.Int64("deleted", total), slog.Int("tenants", len(ids)))
-		return nil
+		return err
 	}
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-
 )
 
 // Contents is the images module's part in deleting workspaces (workspaces.Contents).

@@ -12,7 +12,6 @@ import (
 
 	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/rbac"
-	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // Periodic task types.
@@ -81,16 +80,14 @@ func (s *Service) PruneHandler(tenants TenantLister) asynq.HandlerFunc {
 			return fmt.Errorf("list tenants: %w", err)
 		}
 		var total int64
-		for _, id := range ids {
-			n, err := s.PruneAccessLog(tenancy.WithTenant(ctx, id))
+		err = jobs.ForEachTenant(ctx, ids, s.log, TaskPruneAccessLog, func(ctx context.Context) error {
+			n, err := s.PruneAccessLog(ctx)
 			total += n
-			if err != nil {
-				return fmt.Errorf("prune token access log of tenant %s: %w", id, err)
-			}
-		}
+			return err
+		})
 		s.log.InfoContext(ctx, "pruned token access log", slog.Int64("deleted", total), slog.Int("tenants", len(ids)),
 			slog.Duration("retention", s.cfg.Retention))
-		return nil
+		return err
 	}
 }
 
@@ -128,15 +125,13 @@ func (s *Service) ExpiryNoticeHandler(tenants TenantLister) asynq.HandlerFunc {
 			return fmt.Errorf("list tenants: %w", err)
 		}
 		total := 0
-		for _, id := range ids {
-			n, err := s.NotifyExpiring(tenancy.WithTenant(ctx, id))
+		err = jobs.ForEachTenant(ctx, ids, s.log, TaskExpiryNotice, func(ctx context.Context) error {
+			n, err := s.NotifyExpiring(ctx)
 			total += n
-			if err != nil {
-				return fmt.Errorf("expiry notices of tenant %s: %w", id, err)
-			}
-		}
+			return err
+		})
 		s.log.InfoContext(ctx, "token expiry notices sent", slog.Int("notices", total), slog.Int("tenants", len(ids)))
-		return nil
+		return err
 	}
 }
 

@@ -26,8 +26,9 @@ func TestGrants_noRoleGrantsMoreThanItsHolderHas(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = pol.DefineRole("warden", "manages grants", []rbac.Action{rbac.TenantRead, rbac.WorkspaceRead,
-			rbac.ProfileRead, rbac.GrantRead, rbac.GrantManage})
+		// Everything a viewer holds (so it may hand out viewer), plus managing grants.
+		perms := append(append([]rbac.Action(nil), rbac.BuiltinRoles()[rbac.RoleViewer]...), rbac.GrantRead, rbac.GrantManage)
+		_, err = pol.DefineRole("warden", "manages grants", perms)
 		return err
 	})
 	if err := tr.env.App.Enforcer.Changed(context.Background(), tr.a.ID); err != nil {

@@ -42,15 +42,13 @@ func (s *Service) PurgeExpiredGrantsHandler(tenants TenantLister) asynq.HandlerF
 			return fmt.Errorf("list tenants: %w", err)
 		}
 		total := 0
-		for _, id := range ids {
-			n, err := s.PurgeExpiredGrants(tenancy.WithTenant(ctx, id))
-			if err != nil {
-				return fmt.Errorf("purge expired grants of tenant %s: %w", id, err)
-			}
+		err = jobs.ForEachTenant(ctx, ids, s.log, TaskPurgeExpiredGrants, func(ctx context.Context) error {
+			n, err := s.PurgeExpiredGrants(ctx)
 			total += n
-		}
+			return err
+		})
 		s.log.InfoContext(ctx, "purged expired grants", slog.Int("revoked", total), slog.Int("tenants", len(ids)))
-		return nil
+		return err
 	}
 }
 
