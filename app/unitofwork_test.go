@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -280,5 +281,69 @@ func TestRequestPath_addingManyImagesToABoardReadsThemInOneQuery(t *testing.T) {
 	t.Logf("adding 20 images: %d statements", len(mine))
 	if len(mine) > 10 {
 		t.Fatalf("adding 20 images to a board ran %d statements, want at most 10:\n%s", len(mine), strings.Join(mine, "\n"))
+	}
+}
+
+// Bounded work: the public board pages through its images (it used to stop silently at 500),
+// and so do a board's members.
+func TestRequestPath_publicBoardAndMembersArePaged(t *testing.T) {
+	t.Parallel()
+	u := newUnitEnv(t)
+	for range 3 {
+		if r := u.env.Do(http.MethodPost, "/api/v1/workspaces/default/images", u.user.Token, pngForm(t, u.board.String())); r.Status != http.StatusCreated {
+			t.Fatalf("upload: %d %s", r.Status, r.Body)
+		}
+	}
+	for range 2 {
+		m := u.env.NewUser(t, u.tn, "member")
+		if r := u.env.Do(http.MethodPost, "/api/v1/boards/"+u.board.String()+"/members", u.user.Token,
+			map[string]any{"user_id": m.ID, "role": "viewer"}); r.Status != http.StatusCreated {
+			t.Fatalf("add member: %d %s", r.Status, r.Body)
+		}
+	}
+	if r := u.env.Do(http.MethodPatch, "/api/v1/boards/"+u.board.String(), u.user.Token, map[string]any{"published": true}); r.Status != http.StatusOK {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
+	walk := func(path, itemsKey string) int {
+		t.Helper()
+		seen, cursor := map[string]bool{}, ""
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("%s: paging does not end", path)
+			}
+			q := path + "?limit=2"
+			if cursor != "" {
+				q += "&cursor=" + cursor
+			}
+			r := u.env.Do(http.MethodGet, q, u.user.Token, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", q, r.Status, r.Body)
+			}
+			var page map[string]json.RawMessage
+			r.JSON(t, &page)
+			var items []map[string]any
+			if err := json.Unmarshal(page[itemsKey], &items); err != nil || len(items) > 2 {
+				t.Fatalf("GET %s: %d items (%v), want at most 2", q, len(items), err)
+			}
+			for _, it := range items {
+				key := fmt.Sprint(it["id"], it["user_id"])
+				if seen[key] {
+					t.Fatalf("GET %s: %s twice", q, key)
+				}
+				seen[key] = true
+			}
+			var next *string
+			_ = json.Unmarshal(page["next_cursor"], &next)
+			if next == nil {
+				return len(seen)
+			}
+			cursor = *next
+		}
+	}
+	if n := walk("/api/v1/public/boards/"+u.board.String(), "images"); n != 3 {
+		t.Fatalf("public board pages held %d images, want 3", n)
+	}
+	if n := walk("/api/v1/boards/"+u.board.String()+"/members", "items"); n != 3 {
+		t.Fatalf("member pages held %d members, want 3 (owner and two viewers)", n)
 	}
 }

@@ -32,7 +32,7 @@ func Mount(r *web.Router, s *Service) {
 		Summary: "Move a board and its images to another workspace (admins of both)", Request: MoveInput{}, Response: View{},
 		Errors: []int{403, 404}, Handler: h.move})
 	r.Handle(web.Route{Method: "GET", Path: "/boards/:id/members", Access: web.Perm("board:members"), Tag: "boards",
-		Summary: "Members of a board (members and admins)", Response: []MemberView{}, Errors: []int{403, 404}, Handler: h.members})
+		Summary: "Members of a board (members and admins)", Query: web.PageQuery{}, Response: web.Page[MemberView]{}, Errors: []int{403, 404}, Handler: h.members})
 	r.Handle(web.Route{Method: "POST", Path: "/boards/:id/members", Access: web.Perm("board:members"), Tag: "boards",
 		Summary: "Add a member (owner: any role; editor: viewers and editors)", Request: AddMemberInput{}, Response: MemberView{},
 		Status: 201, Errors: []int{403, 404, 409}, Handler: h.addMember})
@@ -141,11 +141,15 @@ func (h handler) members(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.s.Members(c.UserContext(), id)
+	page, err := web.ParsePage(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": v, "next_cursor": nil})
+	v, err := h.s.Members(c.UserContext(), id, page.After, page.Limit+1)
+	if err != nil {
+		return err
+	}
+	return c.JSON(web.NewPage(v, page.Limit, func(m MemberView) uuid.UUID { return m.UserID }))
 }
 
 func (h handler) addMember(c *fiber.Ctx) error {

@@ -347,7 +347,7 @@ func (s *Service) Move(ctx context.Context, id uuid.UUID, wsRef string) (View, e
 }
 
 // Members lists a board's members (members and admins).
-func (s *Service) Members(ctx context.Context, id uuid.UUID) ([]MemberView, error) {
+func (s *Service) Members(ctx context.Context, id, after uuid.UUID, limit int) ([]MemberView, error) {
 	var rows []Member
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		a, err := s.Load(ctx, tx, id)
@@ -357,7 +357,7 @@ func (s *Service) Members(ctx context.Context, id uuid.UUID) ([]MemberView, erro
 		if !a.Can(OpViewMembers) {
 			return s.forbid(ctx, "board:members", id, "only members see the members")
 		}
-		rows, err = s.store.members(tx, id)
+		rows, err = s.store.members(tx, id, after, limit)
 		return err
 	})
 	if err != nil {

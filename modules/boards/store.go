@@ -66,7 +66,12 @@ func (store) listVisible(tx *gorm.DB, workspaceID, userID uuid.UUID, admin, wsMe
 	return out, q.Order("boards.id").Limit(limit).Find(&out).Error
 }
 
-func (store) members(tx *gorm.DB, boardID uuid.UUID) ([]Member, error) {
+// members pages through a board's members in user id order: after, then at most limit.
+func (store) members(tx *gorm.DB, boardID, after uuid.UUID, limit int) ([]Member, error) {
 	var out []Member
-	return out, tx.Where("board_id = ?", boardID).Order("created_at, user_id").Find(&out).Error
+	q := tx.Where("board_id = ?", boardID)
+	if after != uuid.Nil {
+		q = q.Where("user_id > ?", after)
+	}
+	return out, q.Order("user_id").Limit(limit).Find(&out).Error
 }

@@ -51,10 +51,11 @@ type MemberView struct {
 	AddedAt     time.Time `json:"added_at"`
 }
 
-// Detail is one group with its members, oldest membership first.
+// Detail is one group with a page of its members, in user id order (?cursor=…&limit=…).
 type Detail struct {
 	View
-	Members []MemberView `json:"members"`
+	Members           []MemberView `json:"members"`
+	MembersNextCursor *string      `json:"members_next_cursor"`
 }
 
 // CreateInput creates a group.

@@ -19,7 +19,7 @@ func Mount(r *web.Router, s *Service) {
 		Summary: "Create a group (names are unique in the tenant, ignoring case)", Request: CreateInput{},
 		Response: View{}, Status: fiber.StatusCreated, Errors: []int{403, 409}, Handler: h.create})
 	r.Handle(web.Route{Method: "GET", Path: "/groups/:id", Access: read, Tag: "groups",
-		Summary: "Get a group with its members", Response: Detail{}, Errors: []int{403, 404}, Handler: h.get})
+		Summary: "Get a group with a page of its members", Query: web.PageQuery{}, Response: Detail{}, Errors: []int{403, 404}, Handler: h.get})
 	r.Handle(web.Route{Method: "DELETE", Path: "/groups/:id", Access: manage, Tag: "groups",
 		Summary: "Delete a group with its grants and memberships; its members lose what it gave them",
 		Status:  fiber.StatusNoContent, Errors: []int{403, 404}, Handler: h.delete})
@@ -63,7 +63,11 @@ func (h handler) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := h.s.Get(c.UserContext(), id)
+	page, err := web.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	d, err := h.s.Get(c.UserContext(), id, page)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -104,13 +105,14 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 }
 
 // Get returns a group with its members (group:read).
-func (s *Service) Get(ctx context.Context, id uuid.UUID) (Detail, error) {
+func (s *Service) Get(ctx context.Context, id uuid.UUID, page web.Cursor) (Detail, error) {
 	if _, err := s.authorize(ctx, rbac.GroupRead); err != nil {
 		return Detail{}, err
 	}
 	var (
 		g       Group
 		members []Member
+		count   int64
 		names   map[uuid.UUID]string
 	)
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
@@ -118,9 +120,14 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (Detail, error) {
 		if g, err = s.store.get(tx, id); err != nil {
 			return err
 		}
-		if members, err = s.store.members(tx, id); err != nil {
+		if members, err = s.store.members(tx, id, page.After, page.Limit+1); err != nil {
 			return err
 		}
+		counts, err := s.store.memberCounts(tx, []uuid.UUID{id})
+		if err != nil {
+			return err
+		}
+		count = counts[id]
 		ids := make([]uuid.UUID, len(members))
 		for i, m := range members {
 			ids[i] = m.UserID
@@ -134,11 +141,12 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (Detail, error) {
 	if err != nil {
 		return Detail{}, fmt.Errorf("get group %s: %w", id, err)
 	}
-	d := Detail{View: g.view(int64(len(members))), Members: make([]MemberView, 0, len(members))}
-	for _, m := range members {
-		d.Members = append(d.Members, MemberView{UserID: m.UserID, DisplayName: names[m.UserID], AddedAt: m.CreatedAt})
+	views := make([]MemberView, len(members))
+	for i, m := range members {
+		views[i] = MemberView{UserID: m.UserID, DisplayName: names[m.UserID], AddedAt: m.CreatedAt}
 	}
-	return d, nil
+	pg := web.NewPage(views, page.Limit, func(m MemberView) uuid.UUID { return m.UserID })
+	return Detail{View: g.view(count), Members: pg.Items, MembersNextCursor: pg.NextCursor}, nil
 }
 
 // Delete removes a group (group:manage). Its grants and memberships go with it, and so does

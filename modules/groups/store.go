@@ -78,9 +78,14 @@ func (store) memberCounts(tx *gorm.DB, ids []uuid.UUID) (map[uuid.UUID]int64, er
 	return out, err
 }
 
-func (store) members(tx *gorm.DB, groupID uuid.UUID) ([]Member, error) {
+// members pages through a group's members in user id order: after, then at most limit.
+func (store) members(tx *gorm.DB, groupID, after uuid.UUID, limit int) ([]Member, error) {
 	var out []Member
-	return out, tx.Where("group_id = ?", groupID).Order("created_at, user_id").Find(&out).Error
+	q := tx.Where("group_id = ?", groupID)
+	if after != uuid.Nil {
+		q = q.Where("user_id > ?", after)
+	}
+	return out, q.Order("user_id").Limit(limit).Find(&out).Error
 }
 
 func (store) delete(tx *gorm.DB, id uuid.UUID) error {

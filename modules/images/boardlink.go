@@ -9,6 +9,7 @@ import (
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -206,26 +207,35 @@ func (s *Service) BoardMoved(_ context.Context, tx *gorm.DB, boardID, workspaceI
 type PublicBoard struct {
 	Board  boards.PublicView `json:"board"`
 	Images []PublicImage     `json:"images"`
+	// NextCursor pages through the images (?cursor=…&limit=…), as every list does.
+	NextCursor *string `json:"next_cursor"`
 }
 
-// Public returns a published board and its images: no members, owners, e-mails or metadata.
-func (s *Service) Public(ctx context.Context, boardID uuid.UUID) (PublicBoard, error) {
+// Public returns a published board and a page of its images (after the cursor, at most limit):
+// no members, owners, e-mails or metadata.
+func (s *Service) Public(ctx context.Context, boardID uuid.UUID, page web.Cursor) (PublicBoard, error) {
 	ctx, b, err := s.boards.Published(ctx, boardID)
 	if err != nil {
 		return PublicBoard{}, err
 	}
 	var rows []Image
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		return tx.Where("board_id = ?", boardID).Order("id").Limit(500).Find(&rows).Error
+		q := tx.Where("board_id = ?", boardID)
+		if page.After != uuid.Nil {
+			q = q.Where("id > ?", page.After)
+		}
+		return q.Order("id").Limit(page.Limit + 1).Find(&rows).Error
 	})
 	if err != nil {
 		return PublicBoard{}, err
 	}
-	out := PublicBoard{Board: boards.PublicView{ID: b.ID, Name: b.Name, Description: b.Description}, Images: []PublicImage{}}
-	for _, img := range rows {
-		out.Images = append(out.Images, PublicImage{ID: img.ID, Name: img.Name, ContentType: img.ContentType, Width: img.Width, Height: img.Height})
+	views := make([]PublicImage, len(rows))
+	for i, img := range rows {
+		views[i] = PublicImage{ID: img.ID, Name: img.Name, ContentType: img.ContentType, Width: img.Width, Height: img.Height}
 	}
-	return out, nil
+	pg := web.NewPage(views, page.Limit, func(v PublicImage) uuid.UUID { return v.ID })
+	return PublicBoard{Board: boards.PublicView{ID: b.ID, Name: b.Name, Description: b.Description},
+		Images: pg.Items, NextCursor: pg.NextCursor}, nil
 }
 
 // PublicFile opens an image's file or thumbnail if it is on the published board.

@@ -59,7 +59,7 @@ func Mount(r *web.Router, s *Service) {
 		Summary: "Take an image off a board (it becomes its owner's uncategorised image)", Status: 204,
 		Errors: []int{403, 404}, Handler: h.removeFromBoard})
 	r.Handle(web.Route{Method: "GET", Path: "/public/boards/:id", Access: web.Public(), Tag: "public",
-		Summary: "A published board and its images (no members, owners or metadata)", Response: PublicBoard{},
+		Summary: "A published board and a page of its images (no members, owners or metadata)", Query: web.PageQuery{}, Response: PublicBoard{},
 		Errors: []int{404}, Handler: h.public})
 	r.Handle(web.Route{Method: "GET", Path: "/public/boards/:id/images/:image_id/file", Access: web.Public(), Tag: "public",
 		Summary: "An image file of a published board", Errors: []int{404}, Handler: h.publicFile(false)})
@@ -237,7 +237,11 @@ func (h handler) public(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.s.Public(c.UserContext(), id)
+	page, err := web.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.s.Public(c.UserContext(), id, page)
 	if err != nil {
 		return err
 	}
