@@ -20,14 +20,14 @@ import (
 func TestGrants_noRoleGrantsMoreThanItsHolderHas(t *testing.T) {
 	t.Parallel()
 	tr := newTree(t)
-	// warden may manage grants and read, but not edit.
+	// warden may manage grants and read (every permission of viewer), but not edit.
 	tr.tx(t, func(ctx context.Context, tx *gorm.DB) error {
 		pol, err := rbac.PolicyIn(ctx, tx)
 		if err != nil {
 			return err
 		}
 		_, err = pol.DefineRole("warden", "manages grants", []rbac.Action{rbac.TenantRead, rbac.WorkspaceRead,
-			rbac.ProfileRead, rbac.GrantRead, rbac.GrantManage})
+			rbac.ProfileRead, rbac.WorkflowRead, rbac.GrantRead, rbac.GrantManage})
 		return err
 	})
 	if err := tr.env.App.Enforcer.Changed(context.Background(), tr.a.ID); err != nil {
