@@ -469,17 +469,9 @@ func (s *Service) List(ctx context.Context, wsRef string, f Filter, after uuid.U
 		if err != nil {
 			return fmt.Errorf("list workflows: %w", err)
 		}
-		ids := make([]uuid.UUID, len(rows))
-		for i, r := range rows {
-			ids[i] = r.ID
-		}
-		tags, err := s.store.tagsOf(tx, ids)
-		if err != nil {
-			return err
-		}
 		out = make([]Summary, len(rows))
 		for i, r := range rows {
-			out[i] = r.summary(tags[r.ID])
+			out[i] = r.summary(r.tags())
 		}
 		return nil
 	})
