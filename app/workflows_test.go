@@ -329,3 +329,92 @@ func TestWorkflows_nodeTypesListTheRegistry(t *testing.T) {
 		t.Fatalf("node types: %d %s", r.Status, truncate(r.Body))
 	}
 }
+
+// TestWorkflows_embeddedDatabase: the library's statements (visibility, search, tags aggregated
+// in the listing, counts, thumbnails) run on the embedded SQLite database too.
+func TestWorkflows_embeddedDatabase(t *testing.T) {
+	cfg := apptest.Config(t)
+	cfg.DatabaseURL = ""
+	env := apptest.StartWith(t, cfg)
+	tn := env.SignUp(t)
+	other := env.NewUser(t, tn, "member")
+	tok := tn.Admin.Token
+	r := env.Do(http.MethodPost, "/api/v1/workspaces/default/workflows", tok,
+		map[string]any{"name": "Night_Shot 100%", "tags": []string{"B", "a"}, "shared": true, "graph": rawJSON(wfGraph)})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	var v struct{ ID uuid.UUID }
+	r.JSON(t, &v)
+	mine := env.Do(http.MethodPost, "/api/v1/workspaces/default/workflows", tok,
+		map[string]any{"name": "private one", "graph": rawJSON(wfGraph)})
+	if mine.Status != http.StatusCreated {
+		t.Fatalf("create private: %d %s", mine.Status, mine.Body)
+	}
+	list := func(q string) string {
+		r := env.Do(http.MethodGet, "/api/v1/workspaces/default/workflows"+q, tok, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("list %s: %d %s", q, r.Status, r.Body)
+		}
+		return string(r.Body)
+	}
+	if body := list("?q=shot%20100%25"); !strings.Contains(body, `"tags":["a","b","shared"]`) || strings.Contains(body, "private one") {
+		t.Fatalf("search: %s", body)
+	}
+	if body := list("?q=_"); !strings.Contains(body, "Night_Shot") || strings.Contains(body, "private one") {
+		t.Fatalf("search for a literal underscore: %s", body)
+	}
+	if body := list("?tag=shared&category=shared"); !strings.Contains(body, v.ID.String()) {
+		t.Fatalf("tag filter: %s", body)
+	}
+	var c workflows.Counts
+	env.Do(http.MethodGet, "/api/v1/workspaces/default/workflows/counts", tok, nil).JSON(t, &c)
+	if c != (workflows.Counts{User: 2, Shared: 1, Default: 3}) {
+		t.Fatalf("counts %+v", c)
+	}
+	r = env.Do(http.MethodGet, "/api/v1/workspaces/default/workflows/tags?category=shared", tok, nil)
+	if !strings.Contains(string(r.Body), `{"tag":"a","count":1}`) {
+		t.Fatalf("tags: %s", r.Body)
+	}
+	form := apptest.NewForm(nil, apptest.FormFile{Field: "file", Filename: "t.png", Data: bdPNG(700, 300)})
+	if r := env.Do(http.MethodPut, "/api/v1/workflows/"+v.ID.String()+"/thumbnail", tok, form); r.Status != http.StatusNoContent {
+		t.Fatalf("thumbnail: %d %s", r.Status, r.Body)
+	}
+	if r := env.Do(http.MethodGet, "/api/v1/workflows/"+v.ID.String()+"/thumbnail", tok, nil); r.Status != http.StatusOK || len(r.Body) == 0 {
+		t.Fatalf("get thumbnail: %d", r.Status)
+	}
+	if r := env.Do(http.MethodPatch, "/api/v1/workflows/"+v.ID.String(), other.Token, map[string]any{"name": "x"}); r.Status != http.StatusNotFound {
+		t.Fatalf("patch by a user who reads nothing: %d", r.Status)
+	}
+	if r := env.Do(http.MethodDelete, "/api/v1/workflows/"+v.ID.String(), tok, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestWorkflows_badThumbnailsChangeNothing: a file that is no image is a 400, an oversized one a
+// 413, and the workflow keeps no thumbnail.
+func TestWorkflows_badThumbnailsChangeNothing(t *testing.T) {
+	w := newWorld(t)
+	k := wfKitOf(t, w)
+	id := k.create(t, wfSpec{})
+	path := "/api/v1/workflows/" + id.String() + "/thumbnail"
+	for _, c := range []struct {
+		name string
+		data []byte
+		want int
+	}{
+		{"not an image", []byte("GIF89a? no, text"), http.StatusBadRequest},
+		{"too large", make([]byte, workflows.ThumbnailLimits.MaxBytes+10), http.StatusRequestEntityTooLarge},
+	} {
+		form := apptest.NewForm(nil, apptest.FormFile{Field: "file", Filename: "t.png", Data: c.data})
+		if r := w.env.Do(http.MethodPut, path, k.owner.Token, form); r.Status != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, r.Status, r.Body, c.want)
+		}
+	}
+	if r := w.env.Do(http.MethodPut, path, k.owner.Token, map[string]any{"file": "x"}); r.Status != http.StatusBadRequest {
+		t.Errorf("JSON instead of multipart: %d", r.Status)
+	}
+	if r := w.env.Do(http.MethodGet, path, k.owner.Token, nil); r.Status != http.StatusNotFound {
+		t.Errorf("a thumbnail exists after refused uploads: %d", r.Status)
+	}
+}
