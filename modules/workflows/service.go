@@ -210,7 +210,8 @@ func (s *Service) ForRun(ctx context.Context, id uuid.UUID) (RunSpec, error) {
 	}
 	g, err := graph.Parse([]byte(w.Graph))
 	if err != nil {
-		return RunSpec{}, fmt.Errorf("stored graph of workflow %s: %w", id, err)
+		// Saved graphs were valid; one that no longer is (a node type changed) cannot run.
+		return RunSpec{}, apierr.Invalid("workflow_id", "the workflow's graph is no longer valid: "+err.Error())
 	}
 	spec := RunSpec{ID: w.ID, Name: w.Name, System: w.IsSystem, Graph: g}
 	if w.WorkspaceID != nil {
