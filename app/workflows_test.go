@@ -418,3 +418,54 @@ func TestWorkflows_badThumbnailsChangeNothing(t *testing.T) {
 		t.Errorf("a thumbnail exists after refused uploads: %d", r.Status)
 	}
 }
+
+// TestWorkflows_readOnlyProfileStopsOwnersAndWorkspaceAdmins: a read_only access profile stops
+// the owner's own writes (rights from ownership, not grants) and workspace admins' too; reads go
+// on and tenant admins still write.
+func TestWorkflows_readOnlyProfileStopsOwnersAndWorkspaceAdmins(t *testing.T) {
+	w := newWorld(t)
+	k := wfKitOf(t, w)
+	var v struct{ ID uuid.UUID }
+	r := w.env.Do(http.MethodPost, "/api/v1/workspaces/msa~suit~andromeda/workflows", k.owner.Token,
+		map[string]any{"name": "frozen", "graph": rawJSON(wfGraph)})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	r.JSON(t, &v)
+	var p struct{ ID uuid.UUID }
+	r = w.env.Do(http.MethodPost, "/api/v1/profiles", w.token(tenantAdmin),
+		map[string]any{"type": "access", "name": w.unique(), "settings": map[string]any{"read_only": true}})
+	r.JSON(t, &p)
+	if r := w.env.Do(http.MethodPut, "/api/v1/workspaces/msa~suit~andromeda/profiles/access", w.token(tenantAdmin),
+		map[string]any{"profile_id": p.ID}); r.Status != http.StatusOK {
+		t.Fatalf("profile: %d %s", r.Status, r.Body)
+	}
+	path := "/api/v1/workflows/" + v.ID.String()
+	thumb := func() any {
+		return apptest.NewForm(nil, apptest.FormFile{Field: "file", Filename: "t.png", Data: bdPNG(8, 8)})
+	}
+	for _, tok := range []string{k.owner.Token, w.token(wsAdmin)} {
+		for _, c := range []struct {
+			method, path string
+			body         any
+		}{
+			{http.MethodPatch, path, map[string]any{"name": "thawed"}},
+			{http.MethodPut, path + "/thumbnail", thumb()},
+			{http.MethodDelete, path, nil},
+		} {
+			if r := w.env.Do(c.method, c.path, tok, c.body); r.Status != http.StatusForbidden {
+				t.Errorf("%s %s in a read-only workspace: %d %s", c.method, c.path, r.Status, r.Body)
+			}
+		}
+		if r := w.env.Do(http.MethodGet, path, tok, nil); r.Status != http.StatusOK {
+			t.Errorf("read in a read-only workspace: %d", r.Status)
+		}
+	}
+	if r := w.env.Do(http.MethodPost, "/api/v1/workspaces/msa~suit~andromeda/workflows", k.owner.Token,
+		map[string]any{"name": "new", "graph": rawJSON(wfGraph)}); r.Status != http.StatusForbidden {
+		t.Errorf("create in a read-only workspace: %d", r.Status)
+	}
+	if r := w.env.Do(http.MethodPatch, path, w.token(tenantAdmin), map[string]any{"name": "by the tenant admin"}); r.Status != http.StatusOK {
+		t.Errorf("tenant admin in a read-only workspace: %d %s", r.Status, r.Body)
+	}
+}

@@ -31,6 +31,7 @@ type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
 	ReadOnlyFor(ctx context.Context, tenantID, userID uuid.UUID, node string) (bool, error)
+	Holds(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
 }
 
 // Workspaces resolves the workspace a request names and its ancestors.
@@ -88,6 +89,12 @@ func (s *Service) decide(ctx context.Context, w Workflow) (access, error) {
 	}
 	own := w.OwnerID != nil && *w.OwnerID == p.UserID
 	a.read = own || a.updateAny || a.deleteAny
+	if !a.read {
+		// Admins keep reading what a read_only profile stops them changing.
+		if a.read, err = s.holdsAdmin(ctx, p, node); err != nil {
+			return a, err
+		}
+	}
 	if !a.read && w.Shared {
 		if a.read, err = s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.WorkflowRead); err != nil {
 			return a, err
@@ -104,6 +111,18 @@ func (s *Service) decide(ctx context.Context, w Workflow) (access, error) {
 	a.update = a.updateAny || ownerMayWrite
 	a.delete = a.deleteAny || ownerMayWrite
 	return a, nil
+}
+
+// holdsAdmin reports whether the caller holds a role with workflow:update or workflow:delete on
+// the node, access profiles aside: they read every workflow there.
+func (s *Service) holdsAdmin(ctx context.Context, p tenancy.Principal, node string) (bool, error) {
+	for _, act := range []rbac.Action{rbac.WorkflowUpdate, rbac.WorkflowDelete} {
+		ok, err := s.authz.Holds(ctx, p.TenantID, p.UserID, node, act)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // load reads a workflow the caller may read: anything else (another tenant's, a private one of
@@ -422,12 +441,8 @@ func (s *Service) sight(ctx context.Context, wsRef string) (sight, error) {
 	allowed := func(node string, action rbac.Action) (bool, error) {
 		return s.authz.Allowed(ctx, p.TenantID, p.UserID, node, action)
 	}
-	for _, act := range []rbac.Action{rbac.WorkflowUpdate, rbac.WorkflowDelete} {
-		ok, err := allowed(ws.Node(), act)
-		if err != nil {
-			return v, err
-		}
-		v.admin = v.admin || ok
+	if v.admin, err = s.holdsAdmin(ctx, p, ws.Node()); err != nil {
+		return v, err
 	}
 	read, err := allowed(ws.Node(), rbac.WorkflowRead)
 	if err != nil || !read {
