@@ -104,3 +104,47 @@ func TestService_writeAsNonOwnerThroughTheServiceIsRefused(t *testing.T) {
 		t.Fatalf("the row changed: %+v %v", w, err)
 	}
 }
+
+// TestStore_tenantIsolation: tenant B's scope finds, changes and deletes nothing of tenant A's,
+// even with no owner in the statement (as for admins).
+func TestStore_tenantIsolation(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	a, b := env.SignUp(t), env.SignUp(t)
+	r := env.Do(http.MethodPost, "/api/v1/workspaces/default/workflows", a.Admin.Token,
+		map[string]any{"name": "of A", "tags": []string{"a"}, "graph": raw(smallGraph)})
+	var v struct{ ID uuid.UUID }
+	r.JSON(t, &v)
+	ctxB := tenancy.WithTenant(context.Background(), b.ID)
+	err := env.App.DB.Tx(ctxB, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&workflows.Workflow{}).Where("id = ?", v.ID).Count(&n).Error; err != nil || n != 0 {
+			t.Errorf("tenant B counts A's workflow: %d %v", n, err)
+		}
+		if err := tx.Model(&workflows.Tag{}).Where("workflow_id = ?", v.ID).Count(&n).Error; err != nil || n != 0 {
+			t.Errorf("tenant B counts A's tags: %d %v", n, err)
+		}
+		if ok, err := workflows.StoreUpdate(tx, v.ID, nil, map[string]any{"name": "of B"}); ok || err != nil {
+			t.Errorf("tenant B updates A's workflow: %v %v", ok, err)
+		}
+		if ok, err := workflows.StoreDelete(tx, v.ID, nil); ok || err != nil {
+			t.Errorf("tenant B deletes A's workflow: %v %v", ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B's own listing holds B's three system workflows and nothing of A.
+	r = env.Do(http.MethodGet, "/api/v1/workspaces/default/workflows", b.Admin.Token, nil)
+	var page struct {
+		Items []struct{ ID uuid.UUID } `json:"items"`
+	}
+	r.JSON(t, &page)
+	if len(page.Items) != 3 {
+		t.Fatalf("tenant B lists %d workflows, want its 3 system ones", len(page.Items))
+	}
+	if r := env.Do(http.MethodGet, "/api/v1/workflows/"+v.ID.String(), a.Admin.Token, nil); r.Status != http.StatusOK {
+		t.Fatalf("A's workflow after B's attempts: %d", r.Status)
+	}
+}
