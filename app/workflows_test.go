@@ -469,3 +469,58 @@ func TestWorkflows_readOnlyProfileStopsOwnersAndWorkspaceAdmins(t *testing.T) {
 		t.Errorf("tenant admin in a read-only workspace: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestWorkflows_pagingAndReadTokens: the listing pages by cursor without overlap, and a read-only
+// personal access token of the owner lists and reads but changes nothing.
+func TestWorkflows_pagingAndReadTokens(t *testing.T) {
+	w := newWorld(t)
+	k := wfKitOf(t, w)
+	made := map[uuid.UUID]bool{}
+	for i := 0; i < 5; i++ {
+		made[k.create(t, wfSpec{})] = true
+	}
+	seen := map[uuid.UUID]bool{}
+	query := "?category=user&limit=2"
+	for pages := 0; ; pages++ {
+		p := wfList(t, w.env, k.owner.Token, query)
+		for _, it := range p.Items {
+			if seen[it.ID] || !made[it.ID] {
+				t.Fatalf("page %d: %s repeated or not the owner's", pages, it.ID)
+			}
+			seen[it.ID] = true
+		}
+		if p.NextCursor == nil {
+			break
+		}
+		query = "?category=user&limit=2&cursor=" + *p.NextCursor
+	}
+	if len(seen) != len(made) {
+		t.Fatalf("paged through %d of %d", len(seen), len(made))
+	}
+	r := w.env.Do(http.MethodPost, "/api/v1/me/tokens", k.owner.Token, map[string]any{"name": "ro", "scopes": []string{"read"}, "expires_in_days": 1})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("token: %d %s", r.Status, r.Body)
+	}
+	var tok struct{ Token string }
+	r.JSON(t, &tok)
+	var id uuid.UUID
+	for k := range made {
+		id = k
+		break
+	}
+	if r := w.env.Do(http.MethodGet, "/api/v1/workflows/"+id.String(), tok.Token, nil); r.Status != http.StatusOK {
+		t.Fatalf("read with a read token: %d", r.Status)
+	}
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPatch, "/api/v1/workflows/" + id.String(), map[string]any{"name": "x"}},
+		{http.MethodDelete, "/api/v1/workflows/" + id.String(), nil},
+		{http.MethodPost, "/api/v1/workspaces/msa~suit/workflows", map[string]any{"name": "x", "graph": rawJSON(wfGraph)}},
+	} {
+		if r := w.env.Do(c.method, c.path, tok.Token, c.body); r.Status != http.StatusForbidden {
+			t.Errorf("%s %s with a read token: %d %s", c.method, c.path, r.Status, r.Body)
+		}
+	}
+}
