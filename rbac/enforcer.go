@@ -206,6 +206,30 @@ func (e *Enforcer) RolesOn(ctx context.Context, tenantID, userID uuid.UUID, node
 	return roles, nil
 }
 
+// Holds reports whether a role the user holds on the node (there or above) includes the action,
+// whatever access profile is in force. It is for rights that follow from standing rather than
+// from doing: an admin reads what they could change, also while a read_only profile freezes the
+// subtree. Decisions to act use Allowed.
+func (e *Enforcer) Holds(ctx context.Context, tenantID, userID uuid.UUID, node string, action Action) (bool, error) {
+	if !action.Known() {
+		return false, nil
+	}
+	roles, err := e.RolesOn(ctx, tenantID, userID, node)
+	if err != nil {
+		return false, err
+	}
+	tp, err := e.tenant(ctx, tenantID)
+	if err != nil {
+		return false, err
+	}
+	for _, role := range roles {
+		if ok, _ := tp.ce.GetNamedRoleManager("g2").HasLink(role, string(action), tp.dom); ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Scope is what a listing may show: everything in the tenant, or the subtrees of Nodes.
 type Scope struct {
 	All   bool

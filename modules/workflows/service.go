@@ -1,20 +1,10 @@
 package workflows
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"image/png"
-	"sort"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/disintegration/imaging"
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
@@ -31,6 +21,7 @@ type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
 	ReadOnlyFor(ctx context.Context, tenantID, userID uuid.UUID, node string) (bool, error)
+	Holds(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
 }
 
 // Workspaces resolves the workspace a request names and its ancestors.
@@ -88,6 +79,12 @@ func (s *Service) decide(ctx context.Context, w Workflow) (access, error) {
 	}
 	own := w.OwnerID != nil && *w.OwnerID == p.UserID
 	a.read = own || a.updateAny || a.deleteAny
+	if !a.read {
+		// Admins keep reading what a read_only profile stops them changing.
+		if a.read, err = s.holdsAdmin(ctx, p, node); err != nil {
+			return a, err
+		}
+	}
 	if !a.read && w.Shared {
 		if a.read, err = s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.WorkflowRead); err != nil {
 			return a, err
@@ -104,6 +101,18 @@ func (s *Service) decide(ctx context.Context, w Workflow) (access, error) {
 	a.update = a.updateAny || ownerMayWrite
 	a.delete = a.deleteAny || ownerMayWrite
 	return a, nil
+}
+
+// holdsAdmin reports whether the caller holds a role with workflow:update or workflow:delete on
+// the node, access profiles aside: they read every workflow there.
+func (s *Service) holdsAdmin(ctx context.Context, p tenancy.Principal, node string) (bool, error) {
+	for _, act := range []rbac.Action{rbac.WorkflowUpdate, rbac.WorkflowDelete} {
+		ok, err := s.authz.Holds(ctx, p.TenantID, p.UserID, node, act)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // load reads a workflow the caller may read: anything else (another tenant's, a private one of
@@ -210,7 +219,8 @@ func (s *Service) ForRun(ctx context.Context, id uuid.UUID) (RunSpec, error) {
 	}
 	g, err := graph.Parse([]byte(w.Graph))
 	if err != nil {
-		return RunSpec{}, fmt.Errorf("stored graph of workflow %s: %w", id, err)
+		// Saved graphs were valid; one that no longer is (a node type changed) cannot run.
+		return RunSpec{}, apierr.Invalid("workflow_id", "the workflow's graph is no longer valid: "+err.Error())
 	}
 	spec := RunSpec{ID: w.ID, Name: w.Name, System: w.IsSystem, Graph: g}
 	if w.WorkspaceID != nil {
@@ -339,292 +349,6 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 	}
 	s.record(ctx, "workflow:delete", id, true, "")
 	return nil
-}
-
-// Thumbnail returns the thumbnail of a workflow the caller may read (the same check as the
-// workflow: InvokeAI served private thumbnails to anyone holding the id).
-func (s *Service) Thumbnail(ctx context.Context, id uuid.UUID) (Thumbnail, error) {
-	var th Thumbnail
-	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if _, _, err := s.load(ctx, tx, id); err != nil {
-			return err
-		}
-		var err error
-		th, err = s.store.thumbnail(tx, id)
-		if errors.Is(err, errNotFound) {
-			return apierr.NotFound("thumbnail")
-		}
-		return err
-	})
-	return th, err
-}
-
-// PutThumbnail replaces a workflow's thumbnail (owner or admin). Rights are checked before the
-// image is decoded; the decoding and re-encoding happen outside any transaction.
-func (s *Service) PutThumbnail(ctx context.Context, id uuid.UUID, data []byte) error {
-	if err := requireWrite(ctx); err != nil {
-		return err
-	}
-	check := func(tx *gorm.DB) (access, error) {
-		_, a, err := s.load(ctx, tx, id)
-		if err != nil {
-			return a, err
-		}
-		if !a.update {
-			return a, s.forbid(ctx, "workflow:update", id, "only the owner or an admin sets the thumbnail")
-		}
-		return a, nil
-	}
-	if err := s.db.Tx(ctx, func(tx *gorm.DB) error { _, err := check(tx); return err }); err != nil {
-		return err
-	}
-	_, img, err := images.Inspect(data, ThumbnailLimits)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, imaging.Fit(img, MaxThumbSide, MaxThumbSide, imaging.Lanczos)); err != nil {
-		return fmt.Errorf("encode thumbnail: %w", err)
-	}
-	sum := sha256.Sum256(buf.Bytes())
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		a, err := check(tx)
-		if err != nil {
-			return err
-		}
-		ok, err := s.store.update(tx, id, owner(ctx, a.updateAny), map[string]any{"has_thumbnail": true,
-			"updated_at": gorm.Expr("CURRENT_TIMESTAMP")})
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return apierr.NotFound("workflow")
-		}
-		return s.store.putThumbnail(tx, Thumbnail{WorkflowID: id, ContentType: "image/png", Data: buf.Bytes(),
-			Sha256: hex.EncodeToString(sum[:])})
-	})
-	if err != nil {
-		return err
-	}
-	s.record(ctx, "workflow:update", id, true, "thumbnail")
-	return nil
-}
-
-// sight works out how the caller sees the workspace's workflows, before any transaction.
-func (s *Service) sight(ctx context.Context, wsRef string) (sight, error) {
-	ws, err := s.workspaces.Resolve(ctx, wsRef)
-	if err != nil {
-		return sight{}, err
-	}
-	p, _ := tenancy.PrincipalFrom(ctx)
-	v := sight{user: p.UserID, ws: ws.ID}
-	allowed := func(node string, action rbac.Action) (bool, error) {
-		return s.authz.Allowed(ctx, p.TenantID, p.UserID, node, action)
-	}
-	for _, act := range []rbac.Action{rbac.WorkflowUpdate, rbac.WorkflowDelete} {
-		ok, err := allowed(ws.Node(), act)
-		if err != nil {
-			return v, err
-		}
-		v.admin = v.admin || ok
-	}
-	read, err := allowed(ws.Node(), rbac.WorkflowRead)
-	if err != nil || !read {
-		// Grants flow down the tree: who does not read the workspace reads no ancestor.
-		return v, err
-	}
-	v.sharedIn = []uuid.UUID{ws.ID}
-	if ws.ParentID == nil {
-		return v, nil
-	}
-	above, err := s.workspaces.Ancestors(ctx, ws)
-	if err != nil {
-		return v, err
-	}
-	for _, a := range above {
-		ok, err := allowed(a.Node(), rbac.WorkflowRead)
-		if err != nil {
-			return v, err
-		}
-		if ok {
-			v.sharedIn = append(v.sharedIn, a.ID)
-		}
-	}
-	return v, nil
-}
-
-// List pages through the workflows of a workspace the caller can read, filtered.
-func (s *Service) List(ctx context.Context, wsRef string, f Filter, after uuid.UUID, limit int) ([]Summary, error) {
-	f, err := cleanFilter(f)
-	if err != nil {
-		return nil, err
-	}
-	v, err := s.sight(ctx, wsRef)
-	if err != nil {
-		return nil, err
-	}
-	var out []Summary
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		rows, err := s.store.list(tx, v, f, after, limit)
-		if err != nil {
-			return fmt.Errorf("list workflows: %w", err)
-		}
-		ids := make([]uuid.UUID, len(rows))
-		for i, r := range rows {
-			ids[i] = r.ID
-		}
-		tags, err := s.store.tagsOf(tx, ids)
-		if err != nil {
-			return err
-		}
-		out = make([]Summary, len(rows))
-		for i, r := range rows {
-			out[i] = r.summary(tags[r.ID])
-		}
-		return nil
-	})
-	return out, err
-}
-
-// Counts counts the workflows per category the caller can read in the workspace.
-func (s *Service) Counts(ctx context.Context, wsRef string) (Counts, error) {
-	v, err := s.sight(ctx, wsRef)
-	if err != nil {
-		return Counts{}, err
-	}
-	var c Counts
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		var err error
-		c, err = s.store.counts(tx, v)
-		return err
-	})
-	return c, err
-}
-
-// MaxTagList bounds the tag list.
-const MaxTagList = 500
-
-// Tags lists the tags of the workflows the caller can read in the workspace, with counts.
-func (s *Service) Tags(ctx context.Context, wsRef, category string) ([]TagCount, error) {
-	if err := checkCategory(category); err != nil {
-		return nil, err
-	}
-	v, err := s.sight(ctx, wsRef)
-	if err != nil {
-		return nil, err
-	}
-	var out []TagCount
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		var err error
-		out, err = s.store.tagCounts(tx, v, category, MaxTagList)
-		return err
-	})
-	if out == nil {
-		out = []TagCount{}
-	}
-	return out, err
-}
-
-func checkCategory(c string) error {
-	switch c {
-	case "", CategoryUser, CategoryShared, CategoryDefault:
-		return nil
-	}
-	return apierr.Invalid("category", "must be user, shared or default")
-}
-
-func cleanFilter(f Filter) (Filter, error) {
-	if err := checkCategory(f.Category); err != nil {
-		return f, err
-	}
-	if f.Tag != "" {
-		tag, err := normaliseTag("tag", f.Tag)
-		if err != nil {
-			return f, err
-		}
-		f.Tag = tag
-	}
-	if utf8.RuneCountInString(f.Query) > MaxQueryLen || strings.ContainsRune(f.Query, 0) {
-		return f, apierr.Invalid("q", fmt.Sprintf("at most %d characters, no NUL", MaxQueryLen))
-	}
-	return f, nil
-}
-
-// parseGraph validates a graph and returns its canonical JSON. A graph error is a 400 naming
-// the graph's node and field ("graph.nodes[2].fields.width").
-func parseGraph(raw json.RawMessage) (string, error) {
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		return "", apierr.Invalid("graph", "is required")
-	}
-	g, err := graph.Parse(raw)
-	if err != nil {
-		var ge *graph.Error
-		if errors.As(err, &ge) {
-			field := "graph"
-			if ge.Field != "graph" {
-				field += "." + ge.Field
-			}
-			reason := ge.Reason
-			if ge.Node != "" {
-				reason = "node " + ge.Node + ": " + reason
-			}
-			return "", apierr.Invalid(field, reason)
-		}
-		return "", err
-	}
-	out, err := json.Marshal(g)
-	return string(out), err
-}
-
-// cleanText trims a name or description and refuses what PostgreSQL cannot store.
-func cleanText(field, s string, required bool) (string, error) {
-	s = strings.TrimSpace(s)
-	switch {
-	case required && s == "":
-		return "", apierr.Invalid(field, "is required")
-	case strings.ContainsRune(s, 0) || !utf8.ValidString(s):
-		return "", apierr.Invalid(field, "must be valid text without NUL characters")
-	}
-	return s, nil
-}
-
-func normaliseTag(field, t string) (string, error) {
-	t = strings.ToLower(strings.TrimSpace(t))
-	switch {
-	case t == "":
-		return "", apierr.Invalid(field, "must not be empty")
-	case utf8.RuneCountInString(t) > MaxTagLen:
-		return "", apierr.Invalid(field, fmt.Sprintf("at most %d characters", MaxTagLen))
-	case !utf8.ValidString(t) || strings.IndexFunc(t, unicode.IsControl) >= 0:
-		return "", apierr.Invalid(field, "must be printable text")
-	}
-	return t, nil
-}
-
-// normaliseTags trims, case-folds, de-duplicates and sorts tags, and makes the shared tag follow
-// the flag (whatever the caller sent).
-func normaliseTags(in []string, shared bool) ([]string, error) {
-	seen := map[string]bool{}
-	out := []string{}
-	for i, raw := range in {
-		t, err := normaliseTag(fmt.Sprintf("tags[%d]", i), raw)
-		if err != nil {
-			return nil, err
-		}
-		if t == SharedTag || seen[t] {
-			continue
-		}
-		seen[t] = true
-		out = append(out, t)
-	}
-	if shared {
-		out = append(out, SharedTag)
-	}
-	if len(out) > MaxTags {
-		return nil, apierr.Invalid("tags", fmt.Sprintf("at most %d tags", MaxTags))
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 func (s *Service) authorize(ctx context.Context, action rbac.Action, node string) error {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"sort"
 	"strings"
 
 	"github.com/google/uuid"
@@ -158,13 +159,42 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// list is one page of the listing, in id (creation) order, as one statement.
-func (store) list(tx *gorm.DB, v sight, f Filter, after uuid.UUID, limit int) ([]Workflow, error) {
-	q := filtered(tx.Model(&Workflow{}).Select(summaryColumns), v, f)
+// listed is a listing row: the workflow's summary columns and its tags joined by tagSep (a
+// control character, which tags never contain).
+type listed struct {
+	Workflow
+	TagList string `gorm:"column:tag_list"`
+}
+
+const tagSep = "\x1f"
+
+func (l listed) tags() []string {
+	if l.TagList == "" {
+		return nil
+	}
+	out := strings.Split(l.TagList, tagSep)
+	sort.Strings(out)
+	return out
+}
+
+// tagListColumn aggregates a workflow's tags in the listing statement itself.
+func tagListColumn(tx *gorm.DB) string {
+	agg := "group_concat(t.tag, char(31))"
+	if tx.Dialector.Name() == "postgres" {
+		agg = "string_agg(t.tag, chr(31))"
+	}
+	return "COALESCE((SELECT " + agg + " FROM workflow_tags t WHERE t.tenant_id = workflows.tenant_id " +
+		"AND t.workflow_id = workflows.id), '') AS tag_list"
+}
+
+// list is one page of the listing with each workflow's tags, in id (creation) order, as one
+// statement.
+func (store) list(tx *gorm.DB, v sight, f Filter, after uuid.UUID, limit int) ([]listed, error) {
+	q := filtered(tx.Model(&Workflow{}).Select(summaryColumns+", "+tagListColumn(tx)), v, f)
 	if after != uuid.Nil {
 		q = q.Where("workflows.id > ?", after)
 	}
-	var out []Workflow
+	var out []listed
 	return out, q.Order("workflows.id").Limit(limit).Find(&out).Error
 }
 

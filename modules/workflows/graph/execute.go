@@ -169,6 +169,9 @@ func (r *run) loadImage(ctx context.Context, n Node, at string, a args) (image.I
 	if !ok {
 		return nil, errf(n.ID, at+".fields.image_id", "no image id")
 	}
+	if r.load == nil {
+		return nil, errf(n.ID, at, "no image loader to read image %s", id)
+	}
 	img, err := r.load(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: load image %s: %w", n.ID, id, err)

@@ -251,3 +251,11 @@ func TestExecute_loaderErrorIsReturned(t *testing.T) {
 		t.Fatalf("Execute = %v, want the loader's error naming node in", err)
 	}
 }
+
+func TestExecute_withoutALoaderFailsClearly(t *testing.T) {
+	_, err := Execute(context.Background(), chain(), nil, nil, Limits{}, nil)
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Node != "in" {
+		t.Fatalf("Execute without a loader = %v, want an *Error on node in", err)
+	}
+}

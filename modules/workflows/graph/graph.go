@@ -149,17 +149,17 @@ func (g *Graph) index() (*index, error) {
 	}
 	outputs := 0
 	for i, n := range g.Nodes {
-		at := fmt.Sprintf("nodes[%d]", i)
+		at := func() string { return "nodes[" + strconv.Itoa(i) + "]" } // built only for an error
 		if !validNodeID(n.ID) {
-			return nil, errf(n.ID, at+".id", "a node id is 1-%d letters, digits, '_' or '-'", MaxNodeIDLen)
+			return nil, errf(n.ID, at()+".id", "a node id is 1-%d letters, digits, '_' or '-'", MaxNodeIDLen)
 		}
 		if _, dup := ix.byID[n.ID]; dup {
-			return nil, errf(n.ID, at+".id", "duplicate node id")
+			return nil, errf(n.ID, at()+".id", "duplicate node id")
 		}
 		ix.byID[n.ID] = i
 		t, ok := registry[n.Type]
 		if !ok {
-			return nil, errf(n.ID, at+".type", "unknown node type %q", n.Type)
+			return nil, errf(n.ID, at()+".type", "unknown node type %q", n.Type)
 		}
 		ix.types[i] = t
 		if n.Type == "output" {
@@ -168,10 +168,10 @@ func (g *Graph) index() (*index, error) {
 		for name, raw := range n.Fields {
 			spec := t.field(name)
 			if spec == nil {
-				return nil, errf(n.ID, at+".fields."+name, "unknown field for node type %s", n.Type)
+				return nil, errf(n.ID, at()+".fields."+name, "unknown field for node type %s", n.Type)
 			}
 			if _, err := decodeField(spec, raw); err != nil {
-				return nil, errf(n.ID, at+".fields."+name, "%s", err)
+				return nil, errf(n.ID, at()+".fields."+name, "%s", err)
 			}
 		}
 	}
@@ -216,7 +216,7 @@ func (g *Graph) index() (*index, error) {
 }
 
 func (ix *index) addEdge(g *Graph, i int, e Edge) error {
-	at := fmt.Sprintf("edges[%d]", i)
+	at := "edges[" + strconv.Itoa(i) + "]"
 	from, ok := parseRef(e.From)
 	if !ok {
 		return errf("", at+".from", "expected NODE.OUTPUT")
