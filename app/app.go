@@ -18,6 +18,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/authz"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/downloads"
 	"github.com/atelier-hq/atelier/modules/groups"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
@@ -50,6 +51,9 @@ type App struct {
 	TokenLog   *tokens.Logger
 	Boards     *boards.Service
 	Images     *images.Service
+	Downloads  *downloads.Service
+	// Jobs enqueues tasks from requests.
+	Jobs *jobs.Client
 
 	stop context.CancelFunc
 }
@@ -123,6 +127,18 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	// Images first: a cascading workspace delete removes them before their boards.
 	a.Workspaces.RegisterContents("images", a.Images.Contents())
 	a.Workspaces.RegisterContents("boards", a.Boards.Contents())
+	archives, err := downloads.NewLocalStorage(filepath.Join(cfg.DataDir, "downloads"))
+	if err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	a.Jobs = jobs.NewClient(broker, log)
+	// The events hub replaces the notifier (SetNotifier) once it is wired; until then changes
+	// go to the debug log.
+	a.Downloads = downloads.NewService(downloads.Deps{DB: db, Images: a.Images, Boards: a.Boards, Users: a.Users,
+		Workspaces: a.Workspaces, Quotas: a.Profiles, Queue: a.Jobs, Storage: archives, Log: log},
+		downloads.Config{TTL: cfg.DownloadTTL, MaxImages: cfg.DownloadMaxImages, MaxBytes: cfg.DownloadMaxBytes,
+			LinkKey: downloads.DeriveLinkKey(secret)})
 	return a, nil
 }
 
@@ -131,7 +147,11 @@ func (a *App) Close() error {
 	a.stop()
 	a.Audit.Close()
 	a.TokenLog.Close()
-	return errors.Join(a.Broker.Close(), a.DB.Close())
+	var jerr error
+	if a.Jobs != nil {
+		jerr = a.Jobs.Close()
+	}
+	return errors.Join(jerr, a.Broker.Close(), a.DB.Close())
 }
 
 // RegisterTasks adds every module's task handlers to the worker.
@@ -141,6 +161,8 @@ func (a *App) RegisterTasks(w *jobs.Worker) {
 	w.Handle(audit.TaskPrune, a.Audit.PruneHandler(a.Tenants))
 	w.Handle(tokens.TaskPruneAccessLog, a.Tokens.PruneHandler(a.Tenants))
 	w.Handle(tokens.TaskExpiryNotice, a.Tokens.ExpiryNoticeHandler(a.Tenants))
+	w.Handle(downloads.TaskBuild, a.Downloads.BuildHandler())
+	w.Handle(downloads.TaskCleanup, a.Downloads.CleanupHandler(a.Tenants))
 }
 
 // Periodic lists every module's periodic tasks.
@@ -151,6 +173,7 @@ func (a *App) Periodic() []jobs.Periodic {
 		{Cron: "41 3 * * *", Task: audit.NewPruneTask},                    // daily, clock-aligned likewise
 		{Cron: "23 * * * *", Task: tokens.NewPruneTask},                   // hourly, in bounded batches
 		{Cron: "53 * * * *", Task: tokens.NewExpiryNoticeTask},            // hourly; each token is noticed once
+		{Cron: "*/10 * * * *", Task: downloads.NewCleanupTask},            // expired zips, dead writers' temp files, in batches
 	}
 }
 

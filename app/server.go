@@ -21,6 +21,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/authz"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/downloads"
 	"github.com/atelier-hq/atelier/modules/groups"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
@@ -76,6 +77,7 @@ func NewServer(a *App) *Server {
 	tokens.Mount(api, a.Tokens)
 	boards.Mount(api, a.Boards)
 	images.Mount(api, a.Images)
+	downloads.Mount(api, a.Downloads)
 	mountDocs(api, s)
 	return s
 }

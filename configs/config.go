@@ -49,6 +49,12 @@ type Config struct {
 	// periodic job prunes older ones.
 	TokenLogRetention time.Duration `env:"TOKEN_LOG_RETENTION" envDefault:"2160h"`
 
+	// Bulk downloads: how long a download and its zip live, and the server's bounds on one
+	// download (quota profiles may lower them).
+	DownloadTTL       time.Duration `env:"DOWNLOAD_TTL" envDefault:"24h"`
+	DownloadMaxImages int           `env:"DOWNLOAD_MAX_IMAGES" envDefault:"1000"`
+	DownloadMaxBytes  int64         `env:"DOWNLOAD_MAX_BYTES" envDefault:"2147483648"`
+
 	// EmbeddedWorker runs the asynq worker inside `serve` (always true with the embedded broker).
 	EmbeddedWorker bool `env:"EMBEDDED_WORKER" envDefault:"false"`
 }
