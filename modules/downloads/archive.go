@@ -135,10 +135,13 @@ func truncateUTF8(s string, n int) string {
 
 // nameSet hands out unique names: the same name twice (compared as case-insensitive file
 // systems do) becomes "name (2).png", "name (3).png", …
-type nameSet struct{ taken map[string]bool }
+type nameSet struct {
+	taken map[string]bool
+	next  map[string]int // per wanted name, the next suffix to try: a thousand "image.png" stay linear
+}
 
 func newNameSet(reserved ...string) *nameSet {
-	s := &nameSet{taken: map[string]bool{}}
+	s := &nameSet{taken: map[string]bool{}, next: map[string]int{}}
 	for _, r := range reserved {
 		s.taken[foldName(r)] = true
 	}
@@ -148,8 +151,9 @@ func newNameSet(reserved ...string) *nameSet {
 func foldName(n string) string { return strings.ToLower(norm.NFC.String(n)) }
 
 func (s *nameSet) claim(name string) string {
-	if !s.taken[foldName(name)] {
-		s.taken[foldName(name)] = true
+	key := foldName(name)
+	if !s.taken[key] {
+		s.taken[key] = true
 		return name
 	}
 	ext := path.Ext(name)
@@ -157,10 +161,11 @@ func (s *nameSet) claim(name string) string {
 		ext = ""
 	}
 	stem := strings.TrimSuffix(name, ext)
-	for i := 2; ; i++ {
+	for i := max(s.next[key], 2); ; i++ {
 		cand := fmt.Sprintf("%s (%d)%s", stem, i, ext)
-		if !s.taken[foldName(cand)] {
-			s.taken[foldName(cand)] = true
+		if k := foldName(cand); !s.taken[k] {
+			s.taken[k] = true
+			s.next[key] = i + 1
 			return cand
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"gorm.io/gorm"
 
+	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/boards"
 	"github.com/atelier-hq/atelier/modules/images"
@@ -99,6 +100,8 @@ type Config struct {
 	CleanupBatch int
 	// MaxRetry is the build task's retry budget; default 3.
 	MaxRetry int
+	// Queue is the asynq queue of build tasks; default jobs.QueueDefault.
+	Queue string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -130,6 +133,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRetry <= 0 {
 		c.MaxRetry = 3
+	}
+	if c.Queue == "" {
+		c.Queue = jobs.QueueDefault
 	}
 	if c.Now == nil {
 		c.Now = time.Now

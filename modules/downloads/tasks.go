@@ -40,7 +40,7 @@ const CredentialWorker tenancy.CredentialKind = "worker"
 
 func (s *Service) enqueue(ctx context.Context, d Download) error {
 	t, err := jobs.NewTask(TaskBuild, BuildPayload{TenantID: d.TenantID, DownloadID: d.ID, RequesterID: d.OwnerID},
-		asynq.MaxRetry(s.cfg.MaxRetry), asynq.Queue(jobs.QueueDefault), asynq.Timeout(2*time.Hour))
+		asynq.MaxRetry(s.cfg.MaxRetry), asynq.Queue(s.cfg.Queue), asynq.Timeout(2*time.Hour))
 	if err != nil {
 		return err
 	}
