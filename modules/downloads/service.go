@@ -178,6 +178,13 @@ func NewService(d Deps, cfg Config) *Service {
 // SetNotifier connects the events hub.
 func (s *Service) SetNotifier(n Notifier) { s.Notifier = n }
 
+// SetClock replaces the clock (tests move time to expire links and downloads). Call it before
+// the service is used.
+func (s *Service) SetClock(now func() time.Time) { s.cfg.Now = now }
+
+// Config returns the service's configuration with its defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
 // Limits named in 413 answers.
