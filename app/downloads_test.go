@@ -534,3 +534,26 @@ func TestDownloads_badInputNamesTheField(t *testing.T) {
 		t.Errorf("malformed id: %d, want 404 like any unknown download", r.Status)
 	}
 }
+
+// A user's downloads waiting or being built at once are bounded: the next one is 429 until one
+// finishes.
+func TestDownloads_tooManyActiveDownloadsAnswer429(t *testing.T) {
+	t.Parallel()
+	w := newDLWorld(t)
+	img, _ := w.upload(t, w.bob.Token, nil, "a.png", 4)
+	body := map[string]any{"image_ids": []uuid.UUID{img}}
+	var first dlView
+	for i := range w.env.App.Downloads.Config().MaxActivePerUser {
+		v := dlCreate(t, w.env, w.bob.Token, body)
+		if i == 0 {
+			first = v
+		}
+	}
+	if r := w.env.Do(http.MethodPost, "/api/v1/downloads", w.bob.Token, body); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("one more: %d %s, want 429", r.Status, r.Body)
+	}
+	hers, _ := w.upload(t, w.alice.Token, nil, "b.png", 4)
+	dlCreate(t, w.env, w.alice.Token, map[string]any{"image_ids": []uuid.UUID{hers}}) // the bound is per user
+	w.build(t, first.ID, w.bob.ID)
+	dlCreate(t, w.env, w.bob.Token, body)
+}

@@ -13,7 +13,7 @@ func Mount(r *web.Router, s *Service) {
 	h := handler{s: s, prefix: r.Prefix()}
 	r.Handle(web.Route{Method: "POST", Path: "/downloads", Access: web.AuthOnly(), Tag: "downloads",
 		Summary: "Ask for a zip of a board's images or of images (each read-checked now and again when it is built)",
-		Request: CreateInput{}, Response: View{}, Status: 202, Errors: []int{404, 413, 503}, Handler: h.create})
+		Request: CreateInput{}, Response: View{}, Status: 202, Errors: []int{404, 413, 429, 503}, Handler: h.create})
 	r.Handle(web.Route{Method: "GET", Path: "/downloads", Access: web.AuthOnly(), Tag: "downloads",
 		Summary: "The caller's own downloads", Query: web.PageQuery{}, Response: web.Page[View]{}, Handler: h.list})
 	r.Handle(web.Route{Method: "GET", Path: "/downloads/:id", Access: web.AuthOnly(), Tag: "downloads",

@@ -102,6 +102,8 @@ type Config struct {
 	MaxRetry int
 	// Queue is the asynq queue of build tasks; default jobs.QueueDefault.
 	Queue string
+	// MaxActivePerUser bounds a user's downloads waiting or being built at once; default 10.
+	MaxActivePerUser int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -133,6 +135,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRetry <= 0 {
 		c.MaxRetry = 3
+	}
+	if c.MaxActivePerUser <= 0 {
+		c.MaxActivePerUser = 10
 	}
 	if c.Queue == "" {
 		c.Queue = jobs.QueueDefault
@@ -274,8 +279,18 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	d := Download{ID: id, OwnerID: p.UserID, WorkspaceID: wsID, BoardID: in.BoardID, ImageIDs: order,
 		Status: StatusPending, ImageCount: len(imgs), Bytes: total, ExpiresAt: now.Add(s.cfg.TTL),
 		CreatedAt: now, UpdatedAt: now}
-	if err := s.DB.Tx(ctx, func(tx *gorm.DB) error { return s.store.insert(tx, &d) }); err != nil {
-		return View{}, fmt.Errorf("record download: %w", err)
+	err = s.DB.Tx(ctx, func(tx *gorm.DB) error {
+		active, err := s.store.active(tx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if active >= int64(s.cfg.MaxActivePerUser) {
+			return apierr.RateLimited(30)
+		}
+		return s.store.insert(tx, &d)
+	})
+	if err != nil {
+		return View{}, err
 	}
 	d.TenantID = p.TenantID
 	if err := s.enqueue(ctx, d); err != nil {

@@ -15,6 +15,13 @@ var errNotFound = errors.New("downloads: not found")
 
 func (store) insert(tx *gorm.DB, d *Download) error { return tx.Create(d).Error }
 
+// active counts the owner's downloads waiting or being built.
+func (store) active(tx *gorm.DB, owner uuid.UUID) (int64, error) {
+	var n int64
+	err := tx.Model(&Download{}).Where("owner_id = ? AND status IN ?", owner, []string{StatusPending, StatusRunning}).Count(&n).Error
+	return n, err
+}
+
 // own loads a download of the owner; another user's is not found.
 func (store) own(tx *gorm.DB, id, owner uuid.UUID) (Download, error) {
 	var d Download
