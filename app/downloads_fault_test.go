@@ -3,6 +3,8 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -416,9 +418,53 @@ type failingStorage struct {
 	bad uuid.UUID
 }
 
-func (f failingStorage) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
+func (f failingStorage) Delete(ctx context.Context, tenantID uuid.UUID, name string) error {
 	if tenantID == f.bad {
 		return errors.New("disk says no")
 	}
-	return f.Storage.Delete(ctx, tenantID, id)
+	return f.Storage.Delete(ctx, tenantID, name)
+}
+
+// hookImages runs a hook once, before the first image file is opened.
+type hookImages struct {
+	downloads.Images
+	once sync.Once
+	hook func()
+}
+
+func (h *hookImages) File(ctx context.Context, id uuid.UUID, thumb bool) (images.Image, images.ReadSeekCloser, int64, error) {
+	h.once.Do(h.hook)
+	return h.Images.File(ctx, id, thumb)
+}
+
+// asynq delivers at least once: a second delivery of a build task may run while the first is
+// still writing. Each writes under its own name; the one that completes first is recorded, the
+// other removes its own file, and the recorded archive is whole and served.
+func TestDownloads_fault_duplicateDeliveriesNeverClobberEachOther(t *testing.T) {
+	t.Parallel()
+	w := newDLWorld(t)
+	b := w.board(t, w.alice.Token, "shared")
+	for i := range 2 {
+		w.upload(t, w.alice.Token, &b, fmt.Sprintf("%d.png", i), 5+i)
+	}
+	v := dlCreate(t, w.env, w.bob.Token, map[string]any{"board_id": b})
+	first := serviceWith(appEnv{w.env.App}, &hookImages{Images: w.env.App.Images, hook: func() {
+		dlBuild(t, w.env, w.tn.ID, v.ID, w.bob.ID) // the second delivery runs to completion meanwhile
+	}})
+	task, _ := jobs.NewTask(downloads.TaskBuild, downloads.BuildPayload{TenantID: w.tn.ID, DownloadID: v.ID, RequesterID: w.bob.ID})
+	if err := first.BuildHandler().ProcessTask(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	got := dlGet(t, w.env, w.bob.Token, v.ID)
+	if got.Status != downloads.StatusReady {
+		t.Fatalf("after both deliveries: %+v", got)
+	}
+	files, _, r := w.zipOf(t, w.bob.Token, v.ID)
+	sum := sha256.Sum256(r.Body)
+	if len(files) != 3 || hex.EncodeToString(sum[:]) != got.Checksum {
+		t.Errorf("served zip: %d entries, sha256 %x, row says %s", len(files), sum, got.Checksum)
+	}
+	if c, tmp := storedObjects(t, w.env.App.Downloads, w.tn.ID); c != 1 || tmp != 0 {
+		t.Errorf("%d archives and %d temporary files stored, want the recorded one only", c, tmp)
+	}
 }

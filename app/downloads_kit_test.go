@@ -81,7 +81,7 @@ type dlView struct {
 }
 
 // dlCreate asks for a download and expects 202.
-func dlCreate(t *testing.T, env *apptest.Env, token string, body any) dlView {
+func dlCreate(t testing.TB, env *apptest.Env, token string, body any) dlView {
 	t.Helper()
 	r := env.Do(http.MethodPost, "/api/v1/downloads", token, body)
 	if r.Status != http.StatusAccepted {
@@ -148,7 +148,7 @@ func dlReady(t *testing.T, w *world, who actor) uuid.UUID {
 }
 
 // dlRow reads a download row below the API.
-func dlRow(t *testing.T, env *apptest.Env, tenantID, id uuid.UUID) downloads.Download {
+func dlRow(t testing.TB, env *apptest.Env, tenantID, id uuid.UUID) downloads.Download {
 	t.Helper()
 	var d downloads.Download
 	ctx := tenancy.WithTenant(context.Background(), tenantID)

@@ -3,7 +3,8 @@
 -- download's whole state (no process memory): who asked, what was asked for (image ids, and the
 -- board when a whole board was asked for), where the build stands, and when the file expires.
 -- workspace_id and board_id carry no foreign key on purpose: deleting a board or a workspace must
--- not be blocked by a download of it, and a build whose board is gone fails cleanly.
+-- not be blocked by a download of it, and a build whose board is gone fails cleanly. file names the
+-- stored archive of the build that completed (each build writes under a name of its own).
 CREATE TABLE downloads (
     tenant_id     uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     id            uuid NOT NULL,
@@ -19,6 +20,7 @@ CREATE TABLE downloads (
     progress      double precision NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
     error         text NOT NULL DEFAULT '',
     checksum      text NOT NULL DEFAULT '',
+    file          text NOT NULL DEFAULT '',
     expires_at    timestamptz NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),

@@ -15,6 +15,7 @@ CREATE TABLE downloads (
     progress      real NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
     error         text NOT NULL DEFAULT '',
     checksum      text NOT NULL DEFAULT '',
+    file          text NOT NULL DEFAULT '',
     expires_at    datetime NOT NULL,
     created_at    datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at    datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,

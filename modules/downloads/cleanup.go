@@ -97,8 +97,10 @@ func (s *Service) expire(ctx context.Context, tenantID uuid.UUID, r *CleanupRepo
 			return err
 		}
 		for _, d := range due {
-			if err := s.Storage.Delete(ctx, tenantID, d.ID); err != nil {
-				return fmt.Errorf("delete archive %s: %w", d.ID, err)
+			if d.File != "" {
+				if err := s.Storage.Delete(ctx, tenantID, d.File); err != nil {
+					return fmt.Errorf("delete archive %s: %w", d.ID, err)
+				}
 			}
 			var changed bool
 			err := s.DB.Tx(ctx, func(tx *gorm.DB) error {
@@ -159,8 +161,8 @@ func (s *Service) purgeRows(ctx context.Context, r *CleanupReport) error {
 }
 
 // removeOrphans removes temporary files nobody has written to for the grace period (their
-// writer is dead: a live one writes continuously) and committed files whose download is not
-// ready (deleted, expired or failed meanwhile).
+// writer is dead: a live one writes continuously) and committed files that are not the archive
+// of a ready download (deleted, expired or failed meanwhile, or a duplicate build's).
 func (s *Service) removeOrphans(ctx context.Context, tenantID uuid.UUID, r *CleanupReport) error {
 	objs, err := s.Storage.List(ctx, tenantID)
 	if err != nil {
@@ -176,7 +178,7 @@ func (s *Service) removeOrphans(ctx context.Context, tenantID uuid.UUID, r *Clea
 			committed = append(committed, o)
 			continue
 		}
-		if err := s.Storage.DeleteObject(ctx, tenantID, o.Name); err != nil {
+		if err := s.Storage.Delete(ctx, tenantID, o.Name); err != nil {
 			return err
 		}
 		r.TempRemoved++
@@ -188,20 +190,20 @@ func (s *Service) removeOrphans(ctx context.Context, tenantID uuid.UUID, r *Clea
 		for i, o := range batch {
 			ids[i] = o.ID
 		}
-		var ready map[uuid.UUID]bool
+		var ready map[uuid.UUID]string
 		err := s.DB.Tx(ctx, func(tx *gorm.DB) error {
 			var err error
-			ready, err = s.store.ready(tx, ids)
+			ready, err = s.store.readyFiles(tx, ids)
 			return err
 		})
 		if err != nil {
 			return err
 		}
 		for _, o := range batch {
-			if ready[o.ID] {
+			if ready[o.ID] == o.Name {
 				continue
 			}
-			if err := s.Storage.DeleteObject(ctx, tenantID, o.Name); err != nil {
+			if err := s.Storage.Delete(ctx, tenantID, o.Name); err != nil {
 				return err
 			}
 			r.Orphans++

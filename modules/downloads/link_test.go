@@ -94,17 +94,28 @@ func TestLocalStorage_onlyCommittedArchivesAreVisible(t *testing.T) {
 	if _, err := tmp.Write([]byte("half")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Open(ctx, tenant, id); err != ErrNoFile {
+	if _, err := st.Open(ctx, tenant, tmp.Name()); err != ErrNoFile {
 		t.Fatalf("open while writing: %v, want ErrNoFile", err)
 	}
 	objs, err := st.List(ctx, tenant)
 	if err != nil || len(objs) != 1 || !objs[0].Temp || objs[0].ID != id {
 		t.Fatalf("list while writing: %+v %v", objs, err)
 	}
+	if _, err := st.Open(ctx, tenant, objs[0].Name); err != ErrNoFile {
+		t.Fatalf("a temporary object opened by its name: %v", err)
+	}
+	// A second build of the same download writes under a name of its own.
+	again, err := st.Create(ctx, tenant, id)
+	if err != nil || again.Name() == tmp.Name() {
+		t.Fatalf("second build named %q like the first (%v)", again.Name(), err)
+	}
+	if err := again.Abort(); err != nil {
+		t.Fatal(err)
+	}
 	if err := tmp.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	f, err := st.Open(ctx, tenant, id)
+	f, err := st.Open(ctx, tenant, tmp.Name())
 	if err != nil || f.Size != 4 {
 		t.Fatalf("open committed: %+v %v", f, err)
 	}
@@ -116,21 +127,26 @@ func TestLocalStorage_onlyCommittedArchivesAreVisible(t *testing.T) {
 		t.Fatal(err)
 	}
 	objs, _ = st.List(ctx, tenant)
-	if len(objs) != 1 || objs[0].Temp || objs[0].ID != id {
-		t.Fatalf("after commit and abort: %+v", objs)
+	if len(objs) != 1 || objs[0].Temp || objs[0].ID != id || objs[0].Name != tmp.Name() {
+		t.Fatalf("after commit and aborts: %+v", objs)
 	}
-	// Foreign files are neither listed nor deletable through DeleteObject.
+	// Foreign files are neither listed nor reachable by a made-up name.
 	_ = os.WriteFile(filepath.Join(root, tenant.String(), "notes.txt"), []byte("x"), 0o600)
 	if objs, _ = st.List(ctx, tenant); len(objs) != 1 {
 		t.Errorf("foreign file listed: %+v", objs)
 	}
-	if err := st.DeleteObject(ctx, tenant, "../"+id.String()+".zip"); err == nil {
-		t.Error("DeleteObject took a path")
+	for _, bad := range []string{"../" + tmp.Name(), "notes.txt", id.String() + ".zip", ""} {
+		if err := st.Delete(ctx, tenant, bad); err == nil {
+			t.Errorf("Delete(%q) accepted", bad)
+		}
+		if _, err := st.Open(ctx, tenant, bad); err != ErrNoFile {
+			t.Errorf("Open(%q): %v", bad, err)
+		}
 	}
-	if err := st.Delete(ctx, tenant, id); err != nil {
+	if err := st.Delete(ctx, tenant, tmp.Name()); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Delete(ctx, tenant, id); err != nil {
+	if err := st.Delete(ctx, tenant, tmp.Name()); err != nil {
 		t.Errorf("second delete: %v", err)
 	}
 }

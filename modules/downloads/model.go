@@ -41,9 +41,11 @@ type Download struct {
 	Progress     float64
 	Error        string
 	Checksum     string
-	ExpiresAt    time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// File is the stored archive's name once ready (Storage names each build's archive).
+	File      string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // View is a download as its owner sees it. Bytes is the sum of the images' sizes until the

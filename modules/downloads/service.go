@@ -422,19 +422,22 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 	if !ok {
 		return apierr.NotFound("download")
 	}
-	var deleted bool
+	var d Download
 	err := s.DB.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		deleted, err = s.store.deleteOwn(tx, id, p.UserID)
+		d, err = s.store.deleteOwn(tx, id, p.UserID)
 		return err
 	})
+	if errors.Is(err, errNotFound) {
+		return apierr.NotFound("download")
+	}
 	if err != nil {
 		return err
 	}
-	if !deleted {
-		return apierr.NotFound("download")
+	if d.File == "" {
+		return nil
 	}
-	if err := s.Storage.Delete(context.WithoutCancel(ctx), p.TenantID, id); err != nil {
+	if err := s.Storage.Delete(context.WithoutCancel(ctx), p.TenantID, d.File); err != nil {
 		s.Log.WarnContext(ctx, "download file left behind for the cleanup job", slog.String("download_id", id.String()), slog.Any("error", err))
 	}
 	return nil
@@ -456,7 +459,7 @@ func (s *Service) openReady(ctx context.Context, d Download) (Download, File, er
 		return Download{}, File{}, apierr.NotFound("download file")
 	}
 	tenantID, _ := tenancy.TenantFrom(ctx)
-	f, err := s.Storage.Open(ctx, tenantID, d.ID)
+	f, err := s.Storage.Open(ctx, tenantID, d.File)
 	if errors.Is(err, ErrNoFile) {
 		return Download{}, File{}, apierr.NotFound("download file")
 	}

@@ -2,6 +2,8 @@ package downloads
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,27 +16,29 @@ import (
 )
 
 // Storage keeps the archives. An archive is written to a temporary object and becomes visible
-// under its download's key only when Commit succeeds, so a half-written archive is never served;
-// what a crashed writer leaves behind is listed by List and removed by the cleanup job. Local disk
-// implements it today; an S3-compatible store (multipart upload, completed on Commit) can replace
-// it without touching the rest of the module.
+// under its final name only when Commit succeeds, so a half-written archive is never served;
+// what a crashed writer leaves behind is listed by List and removed by the cleanup job. Every
+// build gets a name of its own (the download's id and a random nonce) which the download's row
+// records when the build completes: two deliveries of one build task never overwrite or delete
+// each other's file. Local disk implements it today; an S3-compatible store (multipart upload,
+// completed on Commit) can replace it without touching the rest of the module.
 type Storage interface {
-	// Create starts the archive of a download.
+	// Create starts an archive of the download.
 	Create(ctx context.Context, tenantID, id uuid.UUID) (Temp, error)
-	// Open opens a committed archive; ErrNoFile when there is none.
-	Open(ctx context.Context, tenantID, id uuid.UUID) (File, error)
-	// Delete removes a committed archive; a missing one is not an error.
-	Delete(ctx context.Context, tenantID, id uuid.UUID) error
+	// Open opens a committed archive by name; ErrNoFile when there is none.
+	Open(ctx context.Context, tenantID uuid.UUID, name string) (File, error)
+	// Delete removes an object (committed or temporary) by name; a missing one is not an error.
+	Delete(ctx context.Context, tenantID uuid.UUID, name string) error
 	// List lists a tenant's objects, committed and temporary.
 	List(ctx context.Context, tenantID uuid.UUID) ([]Object, error)
-	// DeleteObject removes a listed object (a temporary one a crashed writer left behind).
-	DeleteObject(ctx context.Context, tenantID uuid.UUID, name string) error
 }
 
 // Temp is an archive being written.
 type Temp interface {
 	io.Writer
-	// Commit makes the archive visible under its key, replacing any earlier one.
+	// Name is the name the archive has once committed.
+	Name() string
+	// Commit makes the archive visible under its name.
 	Commit() error
 	// Abort discards it; a no-op after Commit.
 	Abort() error
@@ -58,8 +62,8 @@ type Object struct {
 // ErrNoFile is an archive that is not stored.
 var ErrNoFile = errors.New("downloads: no stored archive")
 
-// LocalStorage keeps archives under a directory: <root>/<tenant>/<download>.zip, temporary ones
-// beside them as .tmp-<download>-<random>.
+// LocalStorage keeps archives under a directory: <root>/<tenant>/<download>.<nonce>.zip,
+// temporary ones beside them as .tmp-<download>.<nonce>.
 type LocalStorage struct{ root string }
 
 // NewLocalStorage keeps archives under root (DATA_DIR/downloads).
@@ -79,29 +83,33 @@ func (s *LocalStorage) dir(tenantID uuid.UUID) string {
 	return filepath.Join(s.root, tenantID.String())
 }
 
-func (s *LocalStorage) path(tenantID, id uuid.UUID) string {
-	return filepath.Join(s.dir(tenantID), id.String()+zipSuffix)
-}
-
 // Create opens a temporary file beside the final one (same directory, so the rename is atomic).
 func (s *LocalStorage) Create(_ context.Context, tenantID, id uuid.UUID) (Temp, error) {
 	if err := os.MkdirAll(s.dir(tenantID), 0o750); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(s.dir(tenantID), tempPrefix+id.String()+"-*")
+	nonce := make([]byte, 8)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	stem := id.String() + "." + hex.EncodeToString(nonce)
+	f, err := os.OpenFile(filepath.Join(s.dir(tenantID), tempPrefix+stem), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return nil, err
 	}
-	return &localTemp{f: f, final: s.path(tenantID, id)}, nil
+	return &localTemp{f: f, name: stem + zipSuffix, final: filepath.Join(s.dir(tenantID), stem+zipSuffix)}, nil
 }
 
 type localTemp struct {
 	f     *os.File
+	name  string
 	final string
 	done  bool
 }
 
 func (t *localTemp) Write(p []byte) (int, error) { return t.f.Write(p) }
+
+func (t *localTemp) Name() string { return t.name }
 
 // Commit flushes the file to disk and renames it into place.
 func (t *localTemp) Commit() error {
@@ -138,9 +146,12 @@ func (t *localTemp) Abort() error {
 	return cerr
 }
 
-// Open opens the committed archive.
-func (s *LocalStorage) Open(_ context.Context, tenantID, id uuid.UUID) (File, error) {
-	f, err := os.Open(s.path(tenantID, id))
+// Open opens a committed archive.
+func (s *LocalStorage) Open(_ context.Context, tenantID uuid.UUID, name string) (File, error) {
+	if o, ok := parseObject(name); !ok || o.Temp {
+		return File{}, ErrNoFile
+	}
+	f, err := os.Open(filepath.Join(s.dir(tenantID), name))
 	if errors.Is(err, os.ErrNotExist) {
 		return File{}, ErrNoFile
 	}
@@ -153,14 +164,6 @@ func (s *LocalStorage) Open(_ context.Context, tenantID, id uuid.UUID) (File, er
 		return File{}, err
 	}
 	return File{ReadSeekCloser: f, Size: st.Size(), ModTime: st.ModTime().UTC()}, nil
-}
-
-// Delete removes the committed archive.
-func (s *LocalStorage) Delete(_ context.Context, tenantID, id uuid.UUID) error {
-	if err := os.Remove(s.path(tenantID, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
 }
 
 // List lists the tenant's archives and temporary files; names it does not recognise are left
@@ -195,23 +198,30 @@ func (s *LocalStorage) List(_ context.Context, tenantID uuid.UUID) ([]Object, er
 	return out, nil
 }
 
+// parseObject recognises the names Create makes: "<id>.<nonce>.zip" and ".tmp-<id>.<nonce>".
 func parseObject(name string) (Object, bool) {
-	if rest, ok := strings.CutPrefix(name, tempPrefix); ok {
-		if len(rest) < 37 || rest[36] != '-' {
+	o := Object{Name: name}
+	rest, temp := strings.CutPrefix(name, tempPrefix)
+	if !temp {
+		var ok bool
+		if rest, ok = strings.CutSuffix(name, zipSuffix); !ok {
 			return Object{}, false
 		}
-		id, err := uuid.Parse(rest[:36])
-		return Object{Name: name, ID: id, Temp: true}, err == nil
 	}
-	if rest, ok := strings.CutSuffix(name, zipSuffix); ok {
-		id, err := uuid.Parse(rest)
-		return Object{Name: name, ID: id}, err == nil && id.String() == rest
+	idPart, nonce, ok := strings.Cut(rest, ".")
+	if !ok || len(nonce) != 16 || strings.Trim(nonce, "0123456789abcdef") != "" {
+		return Object{}, false
 	}
-	return Object{}, false
+	id, err := uuid.Parse(idPart)
+	if err != nil || id.String() != idPart {
+		return Object{}, false
+	}
+	o.ID, o.Temp = id, temp
+	return o, true
 }
 
-// DeleteObject removes a listed object by name.
-func (s *LocalStorage) DeleteObject(_ context.Context, tenantID uuid.UUID, name string) error {
+// Delete removes a listed object by name.
+func (s *LocalStorage) Delete(_ context.Context, tenantID uuid.UUID, name string) error {
 	if _, ok := parseObject(name); !ok || filepath.Base(name) != name {
 		return fmt.Errorf("downloads: bad object name %q", name)
 	}

@@ -57,15 +57,19 @@ func (store) update(tx *gorm.DB, id uuid.UUID, from []string, fields map[string]
 	return res.RowsAffected == 1, res.Error
 }
 
-func (store) deleteOwn(tx *gorm.DB, id, owner uuid.UUID) (bool, error) {
-	res := tx.Where("id = ? AND owner_id = ?", id, owner).Delete(&Download{})
-	return res.RowsAffected == 1, res.Error
+// deleteOwn deletes a download of the owner and returns it (its file is the caller's to remove).
+func (s store) deleteOwn(tx *gorm.DB, id, owner uuid.UUID) (Download, error) {
+	d, err := s.own(tx, id, owner)
+	if err != nil {
+		return d, err
+	}
+	return d, tx.Where("id = ? AND owner_id = ?", id, owner).Delete(&Download{}).Error
 }
 
 // expiring lists downloads past their expiry whose file may still exist.
 func (store) expiring(tx *gorm.DB, now time.Time, limit int) ([]Download, error) {
 	var out []Download
-	err := tx.Select("tenant_id", "id", "status").Where("expires_at <= ? AND status <> ?", now, StatusExpired).
+	err := tx.Select("tenant_id", "id", "owner_id", "status", "file").Where("expires_at <= ? AND status <> ?", now, StatusExpired).
 		Order("expires_at").Limit(limit).Find(&out).Error
 	return out, err
 }
@@ -90,18 +94,18 @@ func (store) purge(tx *gorm.DB, cutoff time.Time, limit int) (int64, error) {
 	return res.RowsAffected, res.Error
 }
 
-// ready reports which of ids are ready downloads (their committed files are wanted).
-func (store) ready(tx *gorm.DB, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
-	out := map[uuid.UUID]bool{}
+// readyFiles maps those of ids that are ready downloads to their archive's name.
+func (store) readyFiles(tx *gorm.DB, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	out := map[uuid.UUID]string{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []uuid.UUID
-	if err := tx.Model(&Download{}).Where("id IN ? AND status = ?", ids, StatusReady).Pluck("id", &rows).Error; err != nil {
+	var rows []Download
+	if err := tx.Select("id", "file").Where("id IN ? AND status = ?", ids, StatusReady).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	for _, id := range rows {
-		out[id] = true
+	for _, d := range rows {
+		out[d.ID] = d.File
 	}
 	return out, nil
 }

@@ -156,10 +156,12 @@ func (s *Service) build(ctx context.Context, d Download) error {
 		return fmt.Errorf("commit archive: %w", err)
 	}
 	committed = true
+	res.file = tmp.Name()
 	return s.finish(ctx, d, res)
 }
 
 type buildResult struct {
+	file     string
 	size     int64
 	checksum string
 	omitted  int
@@ -246,15 +248,15 @@ func (s *Service) progress(ctx context.Context, d Download, fraction float64) {
 	s.Notifier.DownloadChanged(ctx, d)
 }
 
-// finish records the completed archive; if the download was deleted (or finished by someone
-// else) meanwhile, the file is removed again.
+// finish records the completed archive; if the download was deleted (or finished by another
+// delivery of the task) meanwhile, this build's file is removed again.
 func (s *Service) finish(ctx context.Context, d Download, res buildResult) error {
 	now := s.now()
 	var changed bool
 	err := s.DB.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
 		changed, err = s.store.update(tx, d.ID, []string{StatusRunning}, map[string]any{"status": StatusReady,
-			"progress": 1, "bytes": res.size, "checksum": res.checksum, "omitted_count": res.omitted,
+			"progress": 1, "bytes": res.size, "checksum": res.checksum, "file": res.file, "omitted_count": res.omitted,
 			"expires_at": now.Add(s.cfg.TTL), "error": ""}, now)
 		if err != nil || !changed {
 			return err
@@ -266,7 +268,7 @@ func (s *Service) finish(ctx context.Context, d Download, res buildResult) error
 		return err
 	}
 	if !changed {
-		return s.Storage.Delete(ctx, d.TenantID, d.ID)
+		return s.Storage.Delete(ctx, d.TenantID, res.file)
 	}
 	s.Notifier.DownloadChanged(ctx, d)
 	return nil
