@@ -3,6 +3,7 @@ package app_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -556,4 +557,64 @@ func TestDownloads_tooManyActiveDownloadsAnswer429(t *testing.T) {
 	dlCreate(t, w.env, w.alice.Token, map[string]any{"image_ids": []uuid.UUID{hers}}) // the bound is per user
 	w.build(t, first.ID, w.bob.ID)
 	dlCreate(t, w.env, w.bob.Token, body)
+}
+
+// ticking is a clock that moves a second on every reading, so that every image of a build is
+// "a second later" and reports progress.
+type ticking struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *ticking) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Second)
+	return c.now
+}
+
+// Progress reaches the row and the owner as the archive is written, at most once per
+// ProgressEvery, always between 0 and 1, and the last event is the ready one.
+func TestDownloads_progressIsReportedToTheOwnerWhileBuilding(t *testing.T) {
+	t.Parallel()
+	w := newDLWorld(t)
+	b := w.board(t, w.alice.Token, "shared")
+	for i := range 4 {
+		w.upload(t, w.alice.Token, &b, "p.png", 4+i)
+	}
+	v := dlCreate(t, w.env, w.bob.Token, map[string]any{"board_id": b})
+	events := make(chanNotifier, 64)
+	s := w.env.App.Downloads
+	deps := s.Deps
+	deps.Notifier = events
+	cfg := s.Config()
+	cfg.ProgressEvery = time.Second
+	cfg.Now = (&ticking{now: time.Now().UTC()}).Now
+	svc := downloads.NewService(deps, cfg)
+	if err := svc.Build(context.Background(), downloads.BuildPayload{TenantID: w.tn.ID, DownloadID: v.ID, RequesterID: w.bob.ID}); err != nil {
+		t.Fatal(err)
+	}
+	close(events)
+	var progress []float64
+	var last downloads.Download
+	for d := range events {
+		if d.OwnerID != w.bob.ID {
+			t.Errorf("event for %s", d.OwnerID)
+		}
+		if d.Status == downloads.StatusRunning && d.Progress > 0 {
+			progress = append(progress, d.Progress)
+		}
+		last = d
+	}
+	if len(progress) == 0 || progress[len(progress)-1] > 1 {
+		t.Errorf("progress events %v", progress)
+	}
+	for i := 1; i < len(progress); i++ {
+		if progress[i] < progress[i-1] {
+			t.Errorf("progress went back: %v", progress)
+		}
+	}
+	if last.Status != downloads.StatusReady || last.Progress != 1 {
+		t.Errorf("last event %s %v", last.Status, last.Progress)
+	}
 }
