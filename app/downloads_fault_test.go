@@ -468,3 +468,26 @@ func TestDownloads_fault_duplicateDeliveriesNeverClobberEachOther(t *testing.T) 
 		t.Errorf("%d archives and %d temporary files stored, want the recorded one only", c, tmp)
 	}
 }
+
+// A pending download whose task was lost (an embedded broker's queue lives in memory) is queued
+// again by the cleanup job, under the same task id; a fresh one is left to its queue.
+func TestDownloads_cleanupQueuesLostBuildsAgain(t *testing.T) {
+	t.Parallel()
+	w := newDLWorld(t)
+	img, _ := w.upload(t, w.bob.Token, nil, "a.png", 4)
+	v := dlCreate(t, w.env, w.bob.Token, map[string]any{"image_ids": []uuid.UUID{img}})
+	ctx := tenancy.WithTenant(context.Background(), w.tn.ID)
+	if r, err := w.env.App.Downloads.Cleanup(ctx); err != nil || r.Requeued != 0 {
+		t.Fatalf("fresh download: %+v %v", r, err)
+	}
+	w.clock.Add(w.env.App.Downloads.Config().TempGrace + time.Minute)
+	if r, err := w.env.App.Downloads.Cleanup(ctx); err != nil || r.Requeued != 1 {
+		t.Fatalf("lost task: %+v %v", r, err)
+	}
+	w.q.mu.Lock()
+	tasks := append([]downloads.BuildPayload(nil), w.q.tasks...)
+	w.q.mu.Unlock()
+	if len(tasks) != 2 || tasks[1] != tasks[0] || tasks[1].DownloadID != v.ID || tasks[1].RequesterID != w.bob.ID {
+		t.Errorf("queued %+v", tasks)
+	}
+}

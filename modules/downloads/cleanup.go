@@ -23,6 +23,7 @@ type CleanupReport struct {
 	Expired     int   // downloads that reached their expiry: file removed, row marked expired
 	Purged      int64 // expired rows deleted after the retention
 	Stale       int   // running builds whose worker vanished, marked failed
+	Requeued    int   // pending downloads whose task was lost (an embedded broker restarted), queued again
 	TempRemoved int   // temporary files of dead writers
 	Orphans     int   // committed files with no ready download
 }
@@ -31,6 +32,7 @@ func (r *CleanupReport) add(o CleanupReport) {
 	r.Expired += o.Expired
 	r.Purged += o.Purged
 	r.Stale += o.Stale
+	r.Requeued += o.Requeued
 	r.TempRemoved += o.TempRemoved
 	r.Orphans += o.Orphans
 }
@@ -53,7 +55,7 @@ func (s *Service) CleanupHandler(tenants TenantLister) asynq.HandlerFunc {
 			}
 		}
 		s.Log.InfoContext(ctx, "downloads cleaned", slog.Int("tenants", len(ids)), slog.Int("expired", total.Expired),
-			slog.Int64("purged", total.Purged), slog.Int("stale", total.Stale), slog.Int("temp_removed", total.TempRemoved),
+			slog.Int64("purged", total.Purged), slog.Int("stale", total.Stale), slog.Int("requeued", total.Requeued), slog.Int("temp_removed", total.TempRemoved),
 			slog.Int("orphans", total.Orphans), slog.Int("failed_tenants", len(errs)))
 		return errors.Join(errs...)
 	}
@@ -73,6 +75,9 @@ func (s *Service) Cleanup(ctx context.Context) (CleanupReport, error) {
 		return r, err
 	}
 	if err := s.failStale(ctx, &r); err != nil {
+		return r, err
+	}
+	if err := s.requeue(ctx, &r); err != nil {
 		return r, err
 	}
 	if err := s.purgeRows(ctx, &r); err != nil {
@@ -137,6 +142,29 @@ func (s *Service) failStale(ctx context.Context, r *CleanupReport) error {
 	for _, id := range ids {
 		s.fail(ctx, id, []string{StatusRunning}, "the worker building the archive stopped")
 		r.Stale++
+	}
+	return nil
+}
+
+// requeue queues again the builds of downloads pending for longer than the grace period: their
+// task was lost (the embedded broker keeps tasks in memory only). The task id is the download's,
+// so a task still waiting in the queue is not duplicated, and a build runs at most once for a
+// download that is no longer pending.
+func (s *Service) requeue(ctx context.Context, r *CleanupReport) error {
+	var due []Download
+	err := s.DB.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		due, err = s.store.waiting(tx, s.now().Add(-s.cfg.TempGrace), s.cfg.CleanupBatch)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range due {
+		if err := s.enqueue(ctx, d); err != nil {
+			return fmt.Errorf("queue download %s again: %w", d.ID, err)
+		}
+		r.Requeued++
 	}
 	return nil
 }

@@ -82,6 +82,14 @@ func (store) stale(tx *gorm.DB, before time.Time, limit int) ([]uuid.UUID, error
 	return out, err
 }
 
+// waiting lists downloads pending since before.
+func (store) waiting(tx *gorm.DB, before time.Time, limit int) ([]Download, error) {
+	var out []Download
+	err := tx.Select("tenant_id", "id", "owner_id").Where("status = ? AND updated_at < ?", StatusPending, before).
+		Order("updated_at").Limit(limit).Find(&out).Error
+	return out, err
+}
+
 // purge deletes up to limit expired rows whose files are gone and that expired before cutoff.
 func (store) purge(tx *gorm.DB, cutoff time.Time, limit int) (int64, error) {
 	var ids []uuid.UUID
