@@ -531,6 +531,20 @@ func TestDownloads_badInputNamesTheField(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 naming %s", c.name, r.Status, r.Body, c.field)
 		}
 	}
+	// The optional workspace: one the caller cannot see is 404; images elsewhere are refused.
+	if r := w.env.Do(http.MethodPost, "/api/v1/downloads", w.bob.Token, map[string]any{"image_ids": []uuid.UUID{img}, "workspace": "elsewhere"}); r.Status != http.StatusNotFound {
+		t.Errorf("unknown workspace: %d %s", r.Status, r.Body)
+	}
+	r := w.env.Do(http.MethodPost, "/api/v1/workspaces", w.tn.Admin.Token, map[string]any{"name": "Other", "slug": "other"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create workspace: %d %s", r.Status, r.Body)
+	}
+	if r := w.env.Do(http.MethodPost, "/api/v1/downloads", w.tn.Admin.Token, map[string]any{"image_ids": []uuid.UUID{img}, "workspace": "other"}); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "image_ids[0]") {
+		t.Errorf("image outside the named workspace: %d %s", r.Status, r.Body)
+	}
+	if v := dlCreate(t, w.env, w.bob.Token, map[string]any{"image_ids": []uuid.UUID{img}, "workspace": "default"}); v.Status != downloads.StatusPending {
+		t.Errorf("in the named workspace: %+v", v)
+	}
 	if r := w.env.Do(http.MethodGet, "/api/v1/downloads/nope", w.bob.Token, nil); r.Status != http.StatusNotFound {
 		t.Errorf("malformed id: %d, want 404 like any unknown download", r.Status)
 	}
