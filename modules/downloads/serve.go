@@ -2,9 +2,11 @@ package downloads
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -47,13 +49,30 @@ func serveArchive(c *fiber.Ctx, d Download, f File) error {
 	}
 	c.Status(status)
 	// fasthttp copies the stream to the connection in small chunks and closes it when done.
-	c.Response().SetBodyStream(&sectionCloser{Reader: io.LimitReader(f, length), c: f}, int(length))
+	c.Response().SetBodyStream(&sectionCloser{Reader: io.LimitReader(f, length), c: f, conn: c.Context().Conn()}, int(length))
 	return nil
 }
 
+// writeIdle is how long a download may make no progress before the connection is dropped. The
+// server's write timeout bounds a whole response, which would cut a large zip to a slow client
+// short; while the body is streamed, the deadline rolls forward with every chunk instead.
+const writeIdle = 60 * time.Second
+
 type sectionCloser struct {
 	io.Reader
-	c io.Closer
+	c    io.Closer
+	conn net.Conn
+	next time.Time // when to move the deadline again (at most once a second)
+}
+
+func (s *sectionCloser) Read(p []byte) (int, error) {
+	if s.conn != nil {
+		if now := time.Now(); now.After(s.next) {
+			_ = s.conn.SetWriteDeadline(now.Add(writeIdle))
+			s.next = now.Add(time.Second)
+		}
+	}
+	return s.Reader.Read(p)
 }
 
 func (s *sectionCloser) Close() error { return s.c.Close() }
