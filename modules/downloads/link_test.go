@@ -1,6 +1,8 @@
 package downloads
 
 import (
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,5 +150,37 @@ func TestLocalStorage_onlyCommittedArchivesAreVisible(t *testing.T) {
 	}
 	if err := st.Delete(ctx, tenant, tmp.Name()); err != nil {
 		t.Errorf("second delete: %v", err)
+	}
+}
+
+// deadlineConn records the write deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	deadlines []time.Time
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.deadlines = append(c.deadlines, t)
+	return nil
+}
+
+func TestSectionCloser_rollsTheWriteDeadlineWhileStreaming(t *testing.T) {
+	conn := &deadlineConn{}
+	r := &sectionCloser{Reader: strings.NewReader(strings.Repeat("x", 100)), c: io.NopCloser(nil), conn: conn}
+	start := time.Now()
+	buf := make([]byte, 10)
+	for {
+		if _, err := r.Read(buf); err != nil {
+			break
+		}
+	}
+	// Throttled to once a second: the reads above all fall within the first one.
+	if len(conn.deadlines) != 1 || conn.deadlines[0].Before(start.Add(writeIdle)) {
+		t.Fatalf("deadlines %v", conn.deadlines)
+	}
+	r.next = time.Time{} // a second later
+	_, _ = r.Read(buf)
+	if len(conn.deadlines) != 2 {
+		t.Errorf("the deadline did not move on: %v", conn.deadlines)
 	}
 }
