@@ -19,6 +19,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/authz"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/downloads"
 	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/groups"
 	"github.com/atelier-hq/atelier/modules/images"
@@ -56,6 +57,7 @@ type App struct {
 	Images     *images.Service
 	Workflows  *workflows.Service
 	Events     *events.Hub
+	Downloads  *downloads.Service
 
 	stop context.CancelFunc
 }
@@ -146,6 +148,18 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Workflows = workflows.NewService(db, enforcer, a.Workspaces, a.Audit)
 	a.Workspaces.RegisterContents("workflows", a.Workflows.Contents())
 	a.Tenants.AddSeeder(a.Workflows)
+	archives, err := downloads.NewLocalStorage(filepath.Join(cfg.DataDir, "downloads"))
+	if err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	// The events hub replaces the notifier (SetNotifier) once it is wired; until then changes
+	// go to the debug log.
+	a.Downloads = downloads.NewService(downloads.Deps{DB: db, Images: a.Images, Boards: a.Boards, Users: a.Users,
+		Workspaces: a.Workspaces, Quotas: a.Profiles, Queue: a.Jobs, Storage: archives, Log: log},
+		downloads.Config{TTL: cfg.DownloadTTL, MaxImages: cfg.DownloadMaxImages, MaxBytes: cfg.DownloadMaxBytes,
+			LinkKey: downloads.DeriveLinkKey(secret)})
+	a.Downloads.SetNotifier(downloadEvents{hub: a.Events, log: log})
 	return a, nil
 }
 
@@ -178,6 +192,8 @@ func (a *App) RegisterTasks(w *jobs.Worker) {
 	w.Handle(tokens.TaskExpiryNotice, a.Tokens.ExpiryNoticeHandler(a.Tenants))
 	w.Handle(images.TaskRemoveFiles, a.Images.RemoveFilesHandler())
 	w.Handle(images.TaskSweepRemovals, a.Images.SweepRemovalsHandler(a.Tenants))
+	w.Handle(downloads.TaskBuild, a.Downloads.BuildHandler())
+	w.Handle(downloads.TaskCleanup, a.Downloads.CleanupHandler(a.Tenants))
 }
 
 // Periodic lists every module's periodic tasks.
@@ -189,6 +205,22 @@ func (a *App) Periodic() []jobs.Periodic {
 		{Cron: "23 * * * *", Task: tokens.NewPruneTask},                   // hourly, in bounded batches
 		{Cron: "53 * * * *", Task: tokens.NewExpiryNoticeTask},            // hourly; each token is noticed once
 		{Cron: "*/10 * * * *", Task: images.NewSweepRemovalsTask},         // backstop for lost removal nudges
+		{Cron: "*/10 * * * *", Task: downloads.NewCleanupTask},            // expired zips, dead writers' temp files, in batches
+	}
+}
+
+// downloadEvents sends a download's changes to its owner's event streams, and to no one else.
+type downloadEvents struct {
+	hub *events.Hub
+	log *slog.Logger
+}
+
+func (n downloadEvents) DownloadChanged(ctx context.Context, d downloads.Download) {
+	err := n.hub.Publish(ctx, events.Event{TenantID: d.TenantID, Name: "download", UserID: d.OwnerID,
+		Data: map[string]any{"download_id": d.ID, "status": d.Status, "progress": d.Progress,
+			"image_count": d.ImageCount, "bytes": d.Bytes, "error": d.Error}})
+	if err != nil {
+		n.log.WarnContext(ctx, "download event not published", slog.String("download_id", d.ID.String()), slog.Any("error", err))
 	}
 }
 

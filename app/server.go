@@ -22,6 +22,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/authz"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/downloads"
 	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/groups"
 	"github.com/atelier-hq/atelier/modules/images"
@@ -84,6 +85,7 @@ func NewServer(a *App) *Server {
 	images.Mount(api, a.Images)
 	workflows.Mount(api, a.Workflows)
 	events.Mount(api, a.Events)
+	downloads.Mount(api, a.Downloads)
 	mountDocs(api, s)
 	return s
 }

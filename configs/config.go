@@ -66,6 +66,11 @@ type Config struct {
 	EventsLivenessInterval time.Duration `env:"EVENTS_LIVENESS_INTERVAL" envDefault:"30s"`
 	EventsBufferSize       int           `env:"EVENTS_BUFFER_SIZE" envDefault:"256"`
 	EventsSubscriberBuffer int           `env:"EVENTS_SUBSCRIBER_BUFFER" envDefault:"32"`
+	// Bulk downloads: how long a download and its zip live, and the server's bounds on one
+	// download (quota profiles may lower them).
+	DownloadTTL       time.Duration `env:"DOWNLOAD_TTL" envDefault:"24h"`
+	DownloadMaxImages int           `env:"DOWNLOAD_MAX_IMAGES" envDefault:"1000"`
+	DownloadMaxBytes  int64         `env:"DOWNLOAD_MAX_BYTES" envDefault:"2147483648"`
 
 	// EmbeddedWorker runs the asynq worker inside `serve` (always true with the embedded broker).
 	EmbeddedWorker bool `env:"EMBEDDED_WORKER" envDefault:"false"`

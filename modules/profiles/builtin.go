@@ -202,12 +202,13 @@ func validatePrivacy(_ context.Context, _ Env, raw json.RawMessage) (json.RawMes
 const (
 	MinDownloadLinkTTL     = 60     // one minute
 	MaxDownloadLinkTTL     = 604800 // one week
-	DefaultDownloadLinkTTL = 3600   // one hour
+	DefaultDownloadLinkTTL = 900    // fifteen minutes
 )
 
 // QuotaSettings are limits for a subtree. A nil limit is no limit.
 type QuotaSettings struct {
 	MaxPendingQueueItemsPerUser *int64 `json:"max_pending_queue_items_per_user"`
+	MaxBulkDownloadImages       *int64 `json:"max_bulk_download_images"`
 	MaxBulkDownloadBytes        *int64 `json:"max_bulk_download_bytes"`
 	DownloadLinkTTLSeconds      int64  `json:"download_link_ttl_seconds"`
 }
@@ -221,20 +222,22 @@ func quotaType() Type {
 		Settings: Schema{Type: "object", Properties: map[string]Property{
 			"max_pending_queue_items_per_user": {Type: "integer", Nullable: true, Default: nil, Minimum: int64p(0),
 				Description: "how many queue items one user may have waiting at once; null: no limit"},
+			"max_bulk_download_images": {Type: "integer", Nullable: true, Default: nil, Minimum: int64p(0),
+				Description: "the most images one bulk download may hold; null: only the server's own bound"},
 			"max_bulk_download_bytes": {Type: "integer", Nullable: true, Default: nil, Minimum: int64p(0),
-				Description: "the largest bulk download (sum of the files' sizes) a user may request; null: no limit"},
+				Description: "the largest bulk download (sum of the files' sizes) a user may request; null: only the server's own bound"},
 			"download_link_ttl_seconds": {Type: "integer", Default: DefaultDownloadLinkTTL,
 				Minimum: int64p(MinDownloadLinkTTL), Maximum: int64p(MaxDownloadLinkTTL),
 				Description: "how long a signed download link stays valid"},
 		}},
-		Default:  json.RawMessage(`{"max_pending_queue_items_per_user": null, "max_bulk_download_bytes": null, "download_link_ttl_seconds": 3600}`),
+		Default:  json.RawMessage(`{"max_pending_queue_items_per_user": null, "max_bulk_download_images": null, "max_bulk_download_bytes": null, "download_link_ttl_seconds": 900}`),
 		Validate: validateQuota,
 	}
 }
 
 func validateQuota(_ context.Context, _ Env, raw json.RawMessage) (json.RawMessage, error) {
 	var r reader
-	m, ok := r.object("", raw, []string{"max_pending_queue_items_per_user", "max_bulk_download_bytes", "download_link_ttl_seconds"})
+	m, ok := r.object("", raw, []string{"max_pending_queue_items_per_user", "max_bulk_download_images", "max_bulk_download_bytes", "download_link_ttl_seconds"})
 	if !ok {
 		return nil, r.err()
 	}
@@ -251,6 +254,7 @@ func validateQuota(_ context.Context, _ Env, raw json.RawMessage) (json.RawMessa
 		return &n
 	}
 	s.MaxPendingQueueItemsPerUser = limit("max_pending_queue_items_per_user")
+	s.MaxBulkDownloadImages = limit("max_bulk_download_images")
 	s.MaxBulkDownloadBytes = limit("max_bulk_download_bytes")
 	if v, ok := m["download_link_ttl_seconds"]; ok {
 		s.DownloadLinkTTLSeconds, _ = r.integer("download_link_ttl_seconds", v, MinDownloadLinkTTL, MaxDownloadLinkTTL)

@@ -193,7 +193,7 @@ func TestProfileTypes_describeEveryBuiltinTypeWithDefaults(t *testing.T) {
 	want := map[string][]string{
 		"access":  {"read_only", "deny"},
 		"privacy": {"hide_generation_metadata", "hide_queue_field_values", "visible_to"},
-		"quota":   {"max_pending_queue_items_per_user", "max_bulk_download_bytes", "download_link_ttl_seconds"},
+		"quota":   {"max_pending_queue_items_per_user", "max_bulk_download_images", "max_bulk_download_bytes", "download_link_ttl_seconds"},
 	}
 	for _, tv := range got.Items {
 		fields, ok := want[tv.Name]

@@ -104,8 +104,9 @@ func TestProfiles_settingsAreStoredNormalised(t *testing.T) {
 		settings any
 		want     string
 	}{
-		{"quota", map[string]any{}, `{"max_pending_queue_items_per_user":null,"max_bulk_download_bytes":null,"download_link_ttl_seconds":3600}`},
-		{"quota", map[string]any{"max_bulk_download_bytes": 0, "download_link_ttl_seconds": 60}, `{"max_pending_queue_items_per_user":null,"max_bulk_download_bytes":0,"download_link_ttl_seconds":60}`},
+		{"quota", map[string]any{}, `{"max_pending_queue_items_per_user":null,"max_bulk_download_images":null,"max_bulk_download_bytes":null,"download_link_ttl_seconds":900}`},
+		{"quota", map[string]any{"max_bulk_download_bytes": 0, "download_link_ttl_seconds": 60}, `{"max_pending_queue_items_per_user":null,"max_bulk_download_images":null,"max_bulk_download_bytes":0,"download_link_ttl_seconds":60}`},
+		{"quota", map[string]any{"max_bulk_download_images": 10}, `{"max_pending_queue_items_per_user":null,"max_bulk_download_images":10,"max_bulk_download_bytes":null,"download_link_ttl_seconds":900}`},
 		{"privacy", map[string]any{"visible_to": []string{"auditors", "owner"}}, `{"hide_generation_metadata":true,"hide_queue_field_values":true,"visible_to":["owner","auditors"]}`},
 		{"privacy", map[string]any{"hide_generation_metadata": false, "visible_to": []string{}}, `{"hide_generation_metadata":false,"hide_queue_field_values":true,"visible_to":[]}`},
 		{"access", map[string]any{}, `{"read_only":false,"deny":{}}`},
