@@ -124,6 +124,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Auth.SetStreamEnder(a.Events)
 	a.Tenants.SetStreamEnder(a.Events)
 	a.Tokens.SetStreamEnder(a.Events)
+	a.Tokens.AllowForReadTokens("POST", APIPrefix+events.TicketPath)
 	storage, err := images.NewLocalStorage(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {
 		_ = a.Close()
