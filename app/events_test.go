@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/app/apptest"
 	"github.com/atelier-hq/atelier/modules/events"
+	"github.com/atelier-hq/atelier/modules/tokens"
+	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // eventsWorld is two API nodes on one PostgreSQL database and one Redis: tenant A with a
@@ -274,4 +277,40 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// A personal access token about to expire is announced to its owner only, as an event.
+func TestEvents_tokenExpiryNoticeReachesItsOwnerOnly(t *testing.T) {
+	env := apptest.Start(t)
+	tn := env.SignUp(t)
+	owner := env.NewUser(t, tn, "member")
+	r := env.Do(http.MethodPost, "/api/v1/me/tokens", owner.Token, map[string]any{"name": "ci"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("mint: %d %s", r.Status, r.Body)
+	}
+	var tok struct {
+		ID uuid.UUID `json:"id"`
+	}
+	r.JSON(t, &tok)
+	ctx := tenancy.WithTenant(context.Background(), tn.ID)
+	if err := env.App.DB.Tx(ctx, func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE personal_tokens SET expires_at = ? WHERE id = ?`, time.Now().Add(48*time.Hour), tok.ID).Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mine, admins := stream(t, env, env, owner.Token), stream(t, env, env, tn.Admin.Token)
+	task, err := tokens.NewExpiryNoticeTask()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.App.Tokens.ExpiryNoticeHandler(env.App.Tenants).ProcessTask(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	publishOn(t, env, events.Event{TenantID: tn.ID, Name: "queue_counts", TenantWide: true, Data: map[string]int{}})
+	if ev := mine.Next(t); ev.Name != "token_expiring" || dataOf(t, ev)["token_id"] != tok.ID.String() {
+		t.Errorf("owner got %+v, want the expiry notice", ev)
+	}
+	if ev := admins.Next(t); ev.Name != "queue_counts" {
+		t.Errorf("another user got %+v before the marker, want no expiry notice", ev)
+	}
 }
