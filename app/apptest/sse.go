@@ -106,6 +106,17 @@ func (s *SSE) Next(t testing.TB) SSEEvent {
 	return SSEEvent{}
 }
 
+// TryNext returns the next event, or false when the stream ended or nothing came in time
+// (for benchmark readers that must not fail the test from their own goroutine).
+func (s *SSE) TryNext(timeout time.Duration) (SSEEvent, bool) {
+	select {
+	case ev, ok := <-s.events:
+		return ev, ok
+	case <-time.After(timeout):
+		return SSEEvent{}, false
+	}
+}
+
 // NextNamed skips to the next event with the name.
 func (s *SSE) NextNamed(t testing.TB, name string) SSEEvent {
 	t.Helper()
