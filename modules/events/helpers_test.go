@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -163,4 +164,15 @@ func publish(t testing.TB, n *node, e Event) {
 
 func marker(tenant uuid.UUID, label string) Event {
 	return Event{TenantID: tenant, Name: "queue_counts", Data: map[string]string{"marker": label}, TenantWide: true}
+}
+
+// runtimeMem is the live heap after a full collection.
+type runtimeMem struct{ live uint64 }
+
+func (m *runtimeMem) read() {
+	runtime.GC()
+	runtime.GC()
+	var s runtime.MemStats
+	runtime.ReadMemStats(&s)
+	m.live = s.HeapAlloc + s.StackInuse
 }

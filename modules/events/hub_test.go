@@ -508,7 +508,7 @@ func TestHub_closeEndsStreams(t *testing.T) {
 }
 
 func TestRing_keepsContiguousRecentEvents(t *testing.T) {
-	r := newRing(3)
+	r := newRing(3, 0)
 	for _, id := range []int64{1, 2, 3, 4} {
 		r.add(&frame{id: id})
 	}
@@ -524,5 +524,18 @@ func TestRing_keepsContiguousRecentEvents(t *testing.T) {
 	r.add(&frame{id: 9}) // a gap: the ring starts afresh
 	if _, ok := r.after(4); ok || r.first() != 9 {
 		t.Errorf("a replay across a gap is claimed complete")
+	}
+
+	// The byte bound drops the oldest events first, and always keeps the newest.
+	r = newRing(10, 100)
+	for id := int64(1); id <= 5; id++ {
+		r.add(&frame{id: id, wire: make([]byte, 40)})
+	}
+	if r.first() != 4 || r.last() != 5 || r.bytes != 80 {
+		t.Errorf("byte-bounded ring %d..%d (%d bytes), want 4..5 (80)", r.first(), r.last(), r.bytes)
+	}
+	r.add(&frame{id: 6, wire: make([]byte, 500)})
+	if r.n != 1 || r.first() != 6 {
+		t.Errorf("an event larger than the bound: ring holds %d events from %d, want just it", r.n, r.first())
 	}
 }
