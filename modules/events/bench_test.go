@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/atelier-hq/atelier/rbac"
+	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // The hub alone, without HTTP: 1,000 streams of distinct users of one tenant, half on each of
@@ -122,12 +123,28 @@ func eventDataBytes(f *frame) []byte {
 func BenchmarkHub_idleStreamMemory(b *testing.B) {
 	n := newNode(b, Config{})
 	tn := uuid.New()
+	const count = 5000
+	tickets := make([]string, count)
+	for i := range tickets {
+		tk, err := n.IssueTicket(tenancy.WithPrincipal(context.Background(), session(tn)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tickets[i] = tk.Ticket
+	}
+	streams := make([]*Stream, 0, count)
 	var m0, m1 runtimeMem
 	m0.read()
-	const count = 1000
-	for i := 0; i < count; i++ {
-		n.open(b, n, session(tn))
+	for _, tk := range tickets {
+		st, err := n.Open(context.Background(), tk, 0, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		streams = append(streams, st)
 	}
 	m1.read()
-	b.ReportMetric(float64(m1.live-m0.live)/count/1024, "live-KiB/stream")
+	b.ReportMetric((float64(m1.live)-float64(m0.live))/count/1024, "live-KiB/stream")
+	for _, st := range streams {
+		st.Close()
+	}
 }
