@@ -314,3 +314,70 @@ func TestEvents_tokenExpiryNoticeReachesItsOwnerOnly(t *testing.T) {
 		t.Errorf("another user got %+v before the marker, want no expiry notice", ev)
 	}
 }
+
+// Every way credentials end closes the streams opened with them, on the other node: refresh
+// token reuse (the session), a revoked personal access token, a suspended tenant. Another
+// stream stays open and keeps receiving.
+func TestEvents_twoNodes_endedCredentialsCloseStreams(t *testing.T) {
+	w := newEventsWorld(t)
+	cases := []struct {
+		name string
+		// setup opens the stream that must end and one that must stay open (of keptTenant), and
+		// returns what ends the credentials.
+		setup      func(t *testing.T) (ended, kept *apptest.SSE, end func())
+		keptTenant uuid.UUID
+	}{
+		{name: "refresh token reuse", keptTenant: w.a.ID,
+			setup: func(t *testing.T) (*apptest.SSE, *apptest.SSE, func()) {
+				return stream(t, w.n1, w.n2, w.userA.Token), stream(t, w.n1, w.n2, w.userB.Token), func() {
+					body := map[string]string{"refresh_token": w.userA.RefreshToken}
+					if r := w.n1.Do(http.MethodPost, "/api/v1/auth/refresh", "", body); r.Status != http.StatusOK {
+						t.Fatalf("refresh: %d %s", r.Status, r.Body)
+					}
+					if r := w.n1.Do(http.MethodPost, "/api/v1/auth/refresh", "", body); r.Status != http.StatusUnauthorized {
+						t.Fatalf("reuse: %d %s", r.Status, r.Body)
+					}
+				}
+			}},
+		{name: "revoked personal access token", keptTenant: w.a.ID,
+			setup: func(t *testing.T) (*apptest.SSE, *apptest.SSE, func()) {
+				r := w.n1.Do(http.MethodPost, "/api/v1/me/tokens", w.userB.Token, map[string]any{"name": "ci"})
+				var tok struct {
+					ID    uuid.UUID `json:"id"`
+					Token string    `json:"token"`
+				}
+				r.JSON(t, &tok)
+				return stream(t, w.n1, w.n2, tok.Token), stream(t, w.n1, w.n2, w.userB.Token), func() {
+					if r := w.n1.Do(http.MethodDelete, "/api/v1/me/tokens/"+tok.ID.String(), w.userB.Token, nil); r.Status != http.StatusNoContent {
+						t.Fatalf("revoke: %d %s", r.Status, r.Body)
+					}
+				}
+			}},
+		{name: "suspended tenant", keptTenant: w.b.ID,
+			setup: func(t *testing.T) (*apptest.SSE, *apptest.SSE, func()) {
+				return stream(t, w.n1, w.n2, w.a.Admin.Token), stream(t, w.n1, w.n2, w.b.Admin.Token), func() {
+					if err := w.n1.App.Tenants.SetStatus(context.Background(), w.a.Slug, "suspended"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ended, kept, end := c.setup(t)
+			start := time.Now()
+			end()
+			got := ended.WaitClosed(t)
+			if len(got) == 0 || got[len(got)-1].Name != "end" || !strings.Contains(got[len(got)-1].Data, "credentials") {
+				t.Errorf("stream ended with %+v, want an end event naming the credentials", got)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("stream closed after %s, want within a second", d)
+			}
+			publishOn(t, w.n1, events.Event{TenantID: c.keptTenant, Name: "queue_counts", TenantWide: true, Data: map[string]int{}})
+			if ev := kept.Next(t); ev.Name != "queue_counts" {
+				t.Errorf("the stream that must stay open got %+v", ev)
+			}
+		})
+	}
+}
