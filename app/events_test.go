@@ -1,10 +1,13 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -379,5 +382,66 @@ func TestEvents_twoNodes_endedCredentialsCloseStreams(t *testing.T) {
 				t.Errorf("the stream that must stay open got %+v", ev)
 			}
 		})
+	}
+}
+
+// A client that stops reading (its socket buffers full) is dropped once its bounded buffer
+// fills; the publisher never waits for it and a reading client gets every event in order.
+func TestEvents_stuckClientDroppedOthersGetEverything(t *testing.T) {
+	env := apptest.Start(t)
+	tn := env.SignUp(t)
+	addr := strings.TrimPrefix(env.URL(), "http://")
+	ticket := func() string {
+		var tk events.Ticket
+		env.Do(http.MethodPost, "/api/v1/events/ticket", tn.Admin.Token, nil).JSON(t, &tk)
+		return tk.Ticket
+	}
+	stuck, _ := dialTestStream(t, addr, ticket())
+	if tcp, ok := stuck.(*net.TCPConn); ok {
+		_ = tcp.SetReadBuffer(4096)
+	}
+	reader := stream(t, env, env, tn.Admin.Token)
+	if n := env.App.Events.Subscribers(); n != 2 {
+		t.Fatalf("%d streams, want 2", n)
+	}
+	// ~18 MB in all: more than the loopback socket buffers hold, so the stuck stream's writes
+	// block and its 32-event buffer overflows.
+	payload := strings.Repeat("x", 60<<10)
+	const total = 300
+	start := time.Now()
+	for i := 0; i < total; i++ {
+		publishOn(t, env, events.Event{TenantID: tn.ID, Name: "queue_counts", TenantWide: true,
+			Data: map[string]any{"i": i, "pad": payload}})
+	}
+	t.Logf("published %d events of 60 KiB in %s", total, time.Since(start))
+	for i := 0; i < total; i++ {
+		ev := reader.Next(t)
+		if got := dataOf(t, ev)["i"]; got != float64(i) {
+			t.Fatalf("reading client got event %v, want %d", got, i)
+		}
+	}
+	if n := env.App.Events.Subscribers(); n != 1 {
+		t.Errorf("%d streams registered after the stuck client fell behind, want 1 (it is dropped)", n)
+	}
+}
+
+// dialTestStream opens a stream on a raw connection and reads up to its ready event.
+func dialTestStream(t *testing.T, addr, ticket string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	fmt.Fprintf(c, "GET /api/v1/events?ticket=%s HTTP/1.1\r\nHost: %s\r\n\r\n", url.QueryEscape(ticket), addr)
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read stream: %v", err)
+		}
+		if strings.Contains(line, "event: ready") {
+			return c, r
+		}
 	}
 }
