@@ -106,9 +106,6 @@ type Hub struct {
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
-	// afterDispatch, when set (tests), is called with each event id after it was offered to
-	// every local subscriber.
-	afterDispatch func(tenant uuid.UUID, id int64)
 }
 
 // tenantState is what the node holds for one tenant: its local streams and recent events.
@@ -250,9 +247,6 @@ func (h *Hub) dispatch(ctx context.Context, payload string) {
 			h.remove(s)
 			s.end(reasonBehind)
 		}
-	}
-	if h.afterDispatch != nil {
-		h.afterDispatch(f.tenant, f.id)
 	}
 }
 
