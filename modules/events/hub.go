@@ -46,6 +46,8 @@ type Config struct {
 	LivenessInterval time.Duration
 	// BufferSize is the number of recent events kept per tenant for Last-Event-ID (256).
 	BufferSize int
+	// BufferBytes bounds the bytes of those events per tenant (256 KiB).
+	BufferBytes int
 	// MaxTenants bounds the tenants whose recent events a node keeps (1024); the least recently
 	// active tenant without a local subscriber is forgotten first.
 	MaxTenants int
@@ -70,6 +72,9 @@ func (c Config) withDefaults() Config {
 	def(&c.WriteTimeout, 30*time.Second)
 	if c.BufferSize <= 0 {
 		c.BufferSize = 256
+	}
+	if c.BufferBytes <= 0 {
+		c.BufferBytes = 256 << 10
 	}
 	if c.MaxTenants <= 0 {
 		c.MaxTenants = 1024
@@ -101,9 +106,6 @@ type Hub struct {
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
-	// afterDispatch, when set (tests), is called with each event id after it was offered to
-	// every local subscriber.
-	afterDispatch func(tenant uuid.UUID, id int64)
 }
 
 // tenantState is what the node holds for one tenant: its local streams and recent events.
@@ -246,9 +248,6 @@ func (h *Hub) dispatch(ctx context.Context, payload string) {
 			s.end(reasonBehind)
 		}
 	}
-	if h.afterDispatch != nil {
-		h.afterDispatch(f.tenant, f.id)
-	}
 }
 
 // visible is the delivery rule: nothing crosses tenants; tenant-wide events reach everyone of
@@ -302,7 +301,7 @@ func (h *Hub) tenantLocked(id uuid.UUID) *tenantState {
 			delete(h.tenants, oldest)
 		}
 	}
-	ts := &tenantState{subs: map[*subscriber]struct{}{}, ring: newRing(h.cfg.BufferSize), touched: h.tick}
+	ts := &tenantState{subs: map[*subscriber]struct{}{}, ring: newRing(h.cfg.BufferSize, h.cfg.BufferBytes), touched: h.tick}
 	h.tenants[id] = ts
 	return ts
 }

@@ -2,6 +2,8 @@ package events
 
 import (
 	"bufio"
+	"bytes"
+	"net"
 	"strconv"
 	"time"
 
@@ -20,10 +22,14 @@ type StreamQuery struct {
 	LastEventID string `query:"last_event_id" description:"resume after this event id (or the Last-Event-ID header)"`
 }
 
+// TicketPath is the ticket route below the API prefix. Minting a ticket only leads to reading,
+// so a read-only personal access token may call it (app wires the exception).
+const TicketPath = "/events/ticket"
+
 // Mount registers the event routes.
 func Mount(r *web.Router, h *Hub) {
 	hd := handler{h: h}
-	r.Handle(web.Route{Method: "POST", Path: "/events/ticket", Access: web.AuthOnly(), Tag: "events",
+	r.Handle(web.Route{Method: "POST", Path: TicketPath, Access: web.AuthOnly(), Tag: "events",
 		Summary:  "A single-use ticket to open the event stream, valid 30 s, bound to the caller's user, tenant and session",
 		Response: Ticket{}, Status: 201, Errors: []int{403, 503}, Handler: hd.ticket})
 	r.Handle(web.Route{Method: "GET", Path: "/events", Access: web.Public(), Tag: "events",
@@ -58,12 +64,62 @@ func (hd handler) stream(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no") // proxies must not hold events back
-	conn := c.Context().Conn()
+	// The stream takes the connection over once the handler chain has answered (the access log
+	// has its 200). Held by fasthttp's streamed body instead (SetBodyStreamWriter: a pipe, a copy
+	// goroutine, two more 4 KiB buffers) an idle stream cost ~40 KiB; hijacked, it is the
+	// connection's read buffer, its context and one small goroutine.
+	fctx := c.Context()
+	fctx.Response.Header.SetContentLength(-1) // chunked
+	fctx.Response.Header.SetConnectionClose()
+	head := bytes.Clone(fctx.Response.Header.Header())
 	timeout := hd.h.cfg.WriteTimeout
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		st.Serve(w, func() { _ = conn.SetWriteDeadline(time.Now().Add(timeout)) })
+	fctx.HijackSetNoResponse(true)
+	fctx.Hijack(func(conn net.Conn) {
+		cw := &chunkWriter{conn: conn, timeout: timeout}
+		if err := cw.raw(head); err != nil {
+			st.Close()
+			return
+		}
+		st.Serve(bufio.NewWriterSize(cw, streamBufferSize), nil)
+		_ = cw.raw(lastChunk)
 	})
 	return nil
+}
+
+// streamBufferSize is the per-stream write buffer: an event is written through it and flushed
+// at once, so it only needs to gather the few short lines of one message.
+const streamBufferSize = 512
+
+var (
+	crlf      = []byte("\r\n")
+	lastChunk = []byte("0\r\n\r\n")
+)
+
+// chunkWriter writes each flush of a stream as one HTTP/1.1 chunk, under a write deadline: a
+// stuck client fails the write, which ends the stream.
+type chunkWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+	size    []byte
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	w.size = append(strconv.AppendInt(w.size[:0], int64(len(p)), 16), crlf...)
+	bufs := net.Buffers{w.size, p, crlf}
+	_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	if _, err := bufs.WriteTo(w.conn); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (w *chunkWriter) raw(b []byte) error {
+	_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	_, err := w.conn.Write(b)
+	return err
 }
 
 // lastEventID reads where the client wants to resume: the Last-Event-ID header, else the
