@@ -128,6 +128,8 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Auth.SetStreamEnder(a.Events)
 	a.Tenants.SetStreamEnder(a.Events)
 	a.Tokens.SetStreamEnder(a.Events)
+	a.Tokens.AllowForReadTokens("POST", APIPrefix+events.TicketPath)
+	a.Tokens.SetNotifier(tokenNotices{a.Events})
 	storage, err := images.NewLocalStorage(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {
 		_ = a.Close()
@@ -199,6 +201,14 @@ func (l liveness) Live(ctx context.Context, p tenancy.Principal) error {
 		return l.tokens.Live(ctx, p)
 	}
 	return l.auth.Live(ctx, p)
+}
+
+// tokenNotices turns a personal access token's expiry notice into an event for its owner.
+type tokenNotices struct{ hub *events.Hub }
+
+func (n tokenNotices) TokenExpiring(ctx context.Context, e tokens.ExpiryNotice) error {
+	return n.hub.Publish(ctx, events.Event{TenantID: e.TenantID, Name: "token_expiring", UserID: e.UserID,
+		Data: map[string]any{"token_id": e.TokenID, "prefix": e.Prefix, "expires_at": e.ExpiresAt}})
 }
 
 func migrateUp(ctx context.Context, db *tenancy.DB, log *slog.Logger) error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atelier-hq/atelier/app/apptest"
 	"github.com/atelier-hq/atelier/migrations"
 )
 
@@ -226,8 +228,53 @@ func TestBinary_embeddedDefaultServesSignUpLoginAndStopsCleanly(t *testing.T) {
 		t.Errorf("GET /readyz: status %d %+v, want 200 ok", st, ready)
 	}
 
+	// Event streams on the embedded broker: a ticket opens a stream, disabling its user closes
+	// it, and an open stream does not hold the shutdown up (it ends with a shutdown event).
+	ticketFor := func(token string) string {
+		var tk struct {
+			Ticket string `json:"ticket"`
+		}
+		if st := c.do(http.MethodPost, "/api/v1/events/ticket", token, nil, &tk); st != http.StatusCreated {
+			t.Fatalf("ticket: status %d", st)
+		}
+		return tk.Ticket
+	}
+	openStream := func(token string) *apptest.SSE {
+		s := apptest.OpenSSE(t, c.base, "/api/v1/events?ticket="+url.QueryEscape(ticketFor(token)), nil)
+		if s.Status != http.StatusOK {
+			t.Fatalf("stream: %d %s", s.Status, s.Body)
+		}
+		s.NextNamed(t, "ready")
+		return s
+	}
+	var bob struct {
+		ID string `json:"id"`
+	}
+	if st := c.do(http.MethodPost, "/api/v1/users", tok.AccessToken, map[string]string{"email": "bob@" + slug + ".test",
+		"password": password, "display_name": "Bob", "role": "member"}, &bob); st != http.StatusCreated {
+		t.Fatalf("create user: %d", st)
+	}
+	var bobTok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st := c.do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{
+		"tenant": slug, "email": "bob@" + slug + ".test", "password": password}, &bobTok); st != http.StatusOK {
+		t.Fatalf("login bob: %d", st)
+	}
+	bobStream := openStream(bobTok.AccessToken)
+	if st := c.do(http.MethodPatch, "/api/v1/users/"+bob.ID, tok.AccessToken, map[string]bool{"disabled": true}, nil); st != http.StatusOK {
+		t.Fatalf("disable bob: %d", st)
+	}
+	if got := bobStream.WaitClosed(t); len(got) == 0 || got[len(got)-1].Name != "end" {
+		t.Errorf("disabled user's stream on the embedded broker ended with %+v", got)
+	}
+	annStream := openStream(tok.AccessToken)
+
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
+	}
+	if got := annStream.WaitClosed(t); len(got) == 0 || got[len(got)-1].Name != "end" || !strings.Contains(got[len(got)-1].Data, "shutdown") {
+		t.Errorf("open stream at shutdown ended with %+v, want an end event for the shutdown", got)
 	}
 	select {
 	case err := <-exited:

@@ -59,6 +59,9 @@ type matrixRow struct {
 	body func(t *testing.T, w *world, who actor) any
 	// token overrides the actor's standing token (a row that ends sessions uses a fresh one).
 	token func(t *testing.T, w *world, who actor) string
+	// do sends the request itself instead of the standard client (an event stream that never
+	// ends by itself); nil for every ordinary route.
+	do func(t *testing.T, w *world, who actor, path, token string) apptest.Response
 	// want is the expected status for every actor.
 	want map[actor]int
 }
@@ -262,7 +265,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if r.token != nil {
 					token = r.token(t, w, who)
 				}
-				resp := w.env.Do(method, path, token, body)
+				var resp apptest.Response
+				if r.do != nil {
+					resp = r.do(t, w, who, path, token)
+				} else {
+					resp = w.env.Do(method, path, token, body)
+				}
 				if resp.Status != want {
 					t.Errorf("%s %s as %s: %d, want %d (%s)", method, path, who, resp.Status, want, truncate(resp.Body))
 				}

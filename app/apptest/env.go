@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/atelier-hq/atelier/app"
 	"github.com/atelier-hq/atelier/configs"
@@ -28,6 +31,9 @@ type Env struct {
 	// ClientIP is sent as X-Forwarded-For so that per-address limits of parallel tests and of
 	// earlier runs never collide.
 	ClientIP string
+
+	listenOnce sync.Once
+	baseURL    string
 }
 
 // Option adjusts the configuration before start.
@@ -61,13 +67,50 @@ func Start(t testing.TB, opts ...Option) *Env {
 // StartWith runs the product with the given configuration.
 func StartWith(t testing.TB, cfg configs.Config) *Env {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return StartWithLog(t, cfg, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+// StartWithLog runs the product with the given configuration and logger (tests of what is
+// logged).
+func StartWithLog(t testing.TB, cfg configs.Config, log *slog.Logger) *Env {
+	t.Helper()
 	a, err := app.Open(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("apptest: start app (PostgreSQL and Redis are required): %v", err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
 	return &Env{T: t, Cfg: cfg, App: a, Server: app.NewServer(a), ClientIP: randomIP()}
+}
+
+// Peer starts a second API node of the same product: the same database, Redis, secret and data
+// directory, its own process state (enforcer cache, event hub, connections), as a second server
+// behind a load balancer.
+func (e *Env) Peer(t testing.TB) *Env {
+	t.Helper()
+	return StartWith(t, e.Cfg)
+}
+
+// URL serves the product on a loopback port (once) and returns its base URL, for clients that
+// need a real connection (event streams). The server stops when the test ends.
+func (e *Env) URL() string {
+	e.listenOnce.Do(func() {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			e.T.Fatalf("apptest: listen: %v", err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = e.Server.Fiber.Listener(ln)
+		}()
+		e.T.Cleanup(func() {
+			e.App.Events.Close() // open streams would hold the shutdown up
+			_ = e.Server.Fiber.ShutdownWithTimeout(5 * time.Second)
+			<-done
+		})
+		e.baseURL = "http://" + ln.Addr().String()
+	})
+	return e.baseURL
 }
 
 // Response is an answer from the server.

@@ -20,10 +20,14 @@ type StreamQuery struct {
 	LastEventID string `query:"last_event_id" description:"resume after this event id (or the Last-Event-ID header)"`
 }
 
+// TicketPath is the ticket route below the API prefix. Minting a ticket only leads to reading,
+// so a read-only personal access token may call it (app wires the exception).
+const TicketPath = "/events/ticket"
+
 // Mount registers the event routes.
 func Mount(r *web.Router, h *Hub) {
 	hd := handler{h: h}
-	r.Handle(web.Route{Method: "POST", Path: "/events/ticket", Access: web.AuthOnly(), Tag: "events",
+	r.Handle(web.Route{Method: "POST", Path: TicketPath, Access: web.AuthOnly(), Tag: "events",
 		Summary:  "A single-use ticket to open the event stream, valid 30 s, bound to the caller's user, tenant and session",
 		Response: Ticket{}, Status: 201, Errors: []int{403, 503}, Handler: hd.ticket})
 	r.Handle(web.Route{Method: "GET", Path: "/events", Access: web.Public(), Tag: "events",

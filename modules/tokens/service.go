@@ -67,6 +67,7 @@ type Service struct {
 	audit    Auditor
 	notifier Notifier
 	streams  StreamEnder
+	readLike map[string]bool
 	store    store
 	cfg      Config
 	log      *slog.Logger
@@ -102,6 +103,16 @@ type StreamEnder interface {
 
 // SetStreamEnder connects the event streams.
 func (s *Service) SetStreamEnder(e StreamEnder) { s.streams = e }
+
+// AllowForReadTokens lets a token without the write scope call one route that uses an unsafe
+// method only to read (minting an event-stream ticket, which opens nothing but a read). path is
+// the full path without parameters. Call it while wiring, before serving.
+func (s *Service) AllowForReadTokens(method, path string) {
+	if s.readLike == nil {
+		s.readLike = map[string]bool{}
+	}
+	s.readLike[method+" "+path] = true
+}
 
 // Live answers nil while a token principal may still act: the token neither revoked nor
 // expired, its owner enabled and the tenant active (an apierr.Unauthorized otherwise).

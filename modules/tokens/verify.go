@@ -85,7 +85,7 @@ func (s *Service) Verify(ctx context.Context, raw string) (tenancy.Principal, er
 // refuses every non-read action of such a token too; this refuses before any handler runs, for
 // routes whose action is not known at the edge.) The refusal is audited.
 func (s *Service) Guard(ctx context.Context, p tenancy.Principal, method, path string) error {
-	if p.Kind != tenancy.CredentialPAT || p.HasScope(ScopeWrite) || safeMethod(method) {
+	if p.Kind != tenancy.CredentialPAT || p.HasScope(ScopeWrite) || safeMethod(method) || s.readLike[method+" "+path] {
 		return nil
 	}
 	s.audit.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: "request:" + strings.ToLower(method),
