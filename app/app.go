@@ -23,6 +23,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/groups"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
+	"github.com/atelier-hq/atelier/modules/queue"
 	"github.com/atelier-hq/atelier/modules/roles"
 	"github.com/atelier-hq/atelier/modules/tenants"
 	"github.com/atelier-hq/atelier/modules/tokens"
@@ -55,6 +56,8 @@ type App struct {
 	Images     *images.Service
 	Workflows  *workflows.Service
 	Events     *events.Hub
+	Jobs       *jobs.Client
+	Queue      *queue.Service
 
 	stop context.CancelFunc
 }
@@ -146,6 +149,11 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Workflows = workflows.NewService(db, enforcer, a.Workspaces, a.Audit)
 	a.Workspaces.RegisterContents("workflows", a.Workflows.Contents())
 	a.Tenants.AddSeeder(a.Workflows)
+	a.Jobs = jobs.NewClient(broker, log)
+	a.Queue = queue.NewService(db, queue.Deps{Authz: enforcer, Workspaces: a.Workspaces, Workflows: a.Workflows,
+		Images: a.Images, Profiles: a.Profiles, Users: a.Users, Events: a.Events, Jobs: a.Jobs, Auditor: a.Audit},
+		queue.Config{}, log)
+	a.Workspaces.RegisterContents("queue items", a.Queue.Contents())
 	return a, nil
 }
 
@@ -155,6 +163,9 @@ func (a *App) Close() error {
 		a.Events.Close()
 	}
 	a.stop()
+	if a.Jobs != nil {
+		_ = a.Jobs.Close()
+	}
 	a.Audit.Close()
 	a.TokenLog.Close()
 	return errors.Join(a.Broker.Close(), a.DB.Close())
@@ -176,6 +187,8 @@ func (a *App) RegisterTasks(w *jobs.Worker) {
 	w.Handle(audit.TaskPrune, a.Audit.PruneHandler(a.Tenants))
 	w.Handle(tokens.TaskPruneAccessLog, a.Tokens.PruneHandler(a.Tenants))
 	w.Handle(tokens.TaskExpiryNotice, a.Tokens.ExpiryNoticeHandler(a.Tenants))
+	w.Handle(queue.TaskRun, a.Queue.RunHandler())
+	w.Handle(queue.TaskSweep, a.Queue.SweepHandler(a.Tenants))
 }
 
 // Periodic lists every module's periodic tasks.
@@ -186,6 +199,7 @@ func (a *App) Periodic() []jobs.Periodic {
 		{Cron: "41 3 * * *", Task: audit.NewPruneTask},                    // daily, clock-aligned likewise
 		{Cron: "23 * * * *", Task: tokens.NewPruneTask},                   // hourly, in bounded batches
 		{Cron: "53 * * * *", Task: tokens.NewExpiryNoticeTask},            // hourly; each token is noticed once
+		{Cron: "* * * * *", Task: queue.NewSweepTask},                     // every minute: running items past their lease fail
 	}
 }
 
