@@ -25,7 +25,7 @@ func Mount(r *web.Router, s *Service) {
 		Summary: "A queue item (field values, results and error only for the owner and admins)", Response: View{},
 		Errors: []int{404}, Handler: h.get})
 	r.Handle(web.Route{Method: "POST", Path: "/queue/:id/cancel", Access: web.Perm(string(rbac.QueueUpdate)), Tag: "queue",
-		Summary: "Cancel a pending or running item (owner or admin); a running item stops before its next node",
+		Summary:  "Cancel a pending or running item (owner or admin); a running item stops before its next node",
 		Response: View{}, Errors: []int{403, 404, 409}, Handler: h.cancel})
 	r.Handle(web.Route{Method: "POST", Path: "/queue/:id/retry", Access: web.Perm(string(rbac.QueueUpdate)), Tag: "queue",
 		Summary: "Queue a failed or canceled item again (owner or admin); it runs as its owner", Response: View{},
