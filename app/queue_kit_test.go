@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
 
 	"github.com/atelier-hq/atelier/app/apptest"
 	"github.com/atelier-hq/atelier/jobs"
@@ -31,8 +32,8 @@ type qWorld struct {
 
 func newQWorld(t *testing.T, withWorker bool) *qWorld {
 	t.Helper()
-	w := &qWorld{eventsWorld: newEventsWorld(t), queue: "qtest-" + uuid.NewString()[:12]}
-	w.n1.App.Queue.SetTaskQueue(w.queue)
+	w := &qWorld{eventsWorld: newEventsWorld(t)}
+	w.queue = isolateQueue(t, w.n1)
 	w.n2.App.Queue.SetTaskQueue(w.queue)
 	w.boardA = w.board(t, w.userA.Token)
 	w.boardB = w.board(t, w.userB.Token)
@@ -43,6 +44,20 @@ func newQWorld(t *testing.T, withWorker bool) *qWorld {
 		w.worker = w.startWorker(t)
 	}
 	return w
+}
+
+// isolateQueue sends the node's runs to an asynq queue of the test's own, removed from Redis
+// when the test ends, and returns its name.
+func isolateQueue(t *testing.T, n *apptest.Env) string {
+	t.Helper()
+	name := "qtest-" + uuid.NewString()[:12]
+	n.App.Queue.SetTaskQueue(name)
+	t.Cleanup(func() {
+		insp := asynq.NewInspector(n.App.Broker.ConnOpt())
+		defer insp.Close()
+		_ = insp.DeleteQueue(name, true)
+	})
+	return name
 }
 
 // startWorker runs a third process of the product that only works: it takes runs from the
