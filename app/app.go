@@ -152,7 +152,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Jobs = jobs.NewClient(broker, log)
 	a.Queue = queue.NewService(db, queue.Deps{Authz: enforcer, Workspaces: a.Workspaces, Workflows: a.Workflows,
 		Images: a.Images, Profiles: a.Profiles, Users: a.Users, Events: a.Events, Jobs: a.Jobs, Auditor: a.Audit},
-		queue.Config{}, log)
+		queue.Config{Lease: cfg.QueueLease, MaxPendingPerUser: cfg.QueueMaxPendingPerUser}, log)
 	a.Workspaces.RegisterContents("queue items", a.Queue.Contents())
 	return a, nil
 }
