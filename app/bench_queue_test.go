@@ -22,6 +22,9 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
+	"log/slog"
+	"os"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -54,13 +57,14 @@ func percentiles(d []time.Duration) (p50, p99 float64) {
 func BenchmarkQueue_list10k(b *testing.B) {
 	env := apptest.Start(b)
 	tn := env.SignUp(b)
-	var wsID uuid.UUID
+	var ws struct{ ID uuid.UUID }
 	ctx := tenancy.WithTenant(context.Background(), tn.ID)
 	if err := env.App.DB.Tx(ctx, func(tx *gorm.DB) error {
-		return tx.Raw(`SELECT id FROM workspaces WHERE path = 'default'`).Scan(&wsID).Error
+		return tx.Raw(`SELECT id FROM workspaces WHERE path = 'default'`).Scan(&ws).Error
 	}); err != nil {
 		b.Fatal(err)
 	}
+	wsID := ws.ID
 	var owners []uuid.UUID
 	for i := 0; i < 5; i++ {
 		owners = append(owners, env.NewUser(b, tn, "editor").ID)
@@ -141,7 +145,18 @@ func BenchmarkQueue_enqueueToCompleted(b *testing.B) {
 	const oneNode = `{"nodes":[{"id":"in","type":"image_input"},{"id":"out","type":"output"}],` +
 		`"edges":[{"from":"in.image","to":"out.image"}],"exposed":["in.image_id"]}`
 	cfg := apptest.Config(b)
-	env := apptest.StartWith(b, cfg)
+	// QUEUE_BENCH_LOG names a file for the worker's info log ("queue item completed" with the
+	// time spent on checks, the run and saving).
+	logOut := io.Discard
+	if path := os.Getenv("QUEUE_BENCH_LOG"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	env := apptest.StartWithLog(b, cfg, slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	qname := "qbench-" + uuid.NewString()[:12]
 	env.App.Queue.SetTaskQueue(qname)
 	jw := jobs.NewWorker(env.App.Broker, jobs.WorkerConfig{Concurrency: 2, Queues: map[string]int{qname: 1},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/png"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
@@ -150,6 +151,7 @@ func (s *Service) fail(ctx context.Context, it Item, reason string) {
 
 // execute re-checks the rights as the requester, runs the graph snapshot and saves the outputs.
 func (s *Service) execute(ctx context.Context, it Item) ([]uuid.UUID, error) {
+	start := time.Now()
 	if _, err := s.users.Active(ctx, it.OwnerID); err != nil {
 		if errors.Is(err, users.ErrNotFound) {
 			return nil, refuse("the requester's account is disabled or gone")
@@ -181,6 +183,7 @@ func (s *Service) execute(ctx context.Context, it Item) ([]uuid.UUID, error) {
 		return nil, denied(err, "the requester may no longer add images to the destination board")
 	}
 
+	checked := time.Now()
 	run, stop := context.WithCancel(rctx)
 	defer stop()
 	var stopped bool
@@ -215,6 +218,7 @@ func (s *Service) execute(ctx context.Context, it Item) ([]uuid.UUID, error) {
 	if err != nil {
 		return nil, err
 	}
+	ran := time.Now()
 	ids, err := s.images.SaveGenerated(rctx, it.WorkspaceID, it.BoardID, gens, func(tx *gorm.DB, ids []uuid.UUID) error {
 		ok, err := s.store.finish(tx, it.ID, it.Attempt, StatusCompleted, "", ids, s.now())
 		if err == nil && !ok {
@@ -225,6 +229,9 @@ func (s *Service) execute(ctx context.Context, it Item) ([]uuid.UUID, error) {
 	if err != nil {
 		return nil, denied(err, "the results could not be saved")
 	}
+	s.log.InfoContext(ctx, "queue item completed", slog.String("item_id", it.ID.String()),
+		slog.String("tenant_id", it.TenantID.String()), slog.Int("attempt", it.Attempt), slog.Int("results", len(ids)),
+		slog.Duration("checks", checked.Sub(start)), slog.Duration("run", ran.Sub(checked)), slog.Duration("save", time.Since(ran)))
 	return ids, nil
 }
 
