@@ -9,6 +9,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/atelier-hq/atelier/app/apptest"
+	"github.com/atelier-hq/atelier/configs"
+	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/queue"
 )
@@ -469,5 +472,56 @@ func TestQueue_twoNodesOneWorker_itemEventsReachOwnerAndAdminsOnly(t *testing.T)
 		if !s.other && counts == 0 {
 			t.Errorf("%s received no queue_counts", s.name)
 		}
+	}
+}
+
+// The embedded default (SQLite, in-process broker): the same run, cancel and listing work.
+func TestQueue_embeddedDefault_runsAndLists(t *testing.T) {
+	t.Parallel()
+	n := apptest.Start(t, func(c *configs.Config) { c.DatabaseURL, c.RedisURL = "", "" })
+	tn := n.SignUp(t)
+	qname := isolateQueue(t, n)
+	jw := jobs.NewWorker(n.App.Broker, jobs.WorkerConfig{Queues: map[string]int{qname: 1}, PollInterval: 20 * time.Millisecond}, n.App.Log)
+	n.App.RegisterTasks(jw)
+	if err := jw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(jw.Shutdown)
+	tok := tn.Admin.Token
+	r := n.Do(http.MethodPost, "/api/v1/workspaces/default/boards", tok, map[string]any{"name": "b"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("board: %d %s", r.Status, r.Body)
+	}
+	board := idOf(t, r)
+	img := bdUpload(t, n, tok, "default", &board, bdPNG(20, 20))
+	r = n.Do(http.MethodPost, "/api/v1/workspaces/default/workflows", tok, map[string]any{"name": "w", "graph": rawJSON(wfGraph)})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("workflow: %d %s", r.Status, r.Body)
+	}
+	wf := idOf(t, r)
+	s := stream(t, n, n, tok)
+	body := map[string]any{"workflow_id": wf, "board_id": board, "field_values": map[string]any{"in.image_id": img}}
+	r = n.Do(http.MethodPost, "/api/v1/workspaces/default/queue", tok, body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("enqueue: %d %s", r.Status, r.Body)
+	}
+	id := idOf(t, r)
+	if evs := until(t, s, id); evs[len(evs)-1].Status != queue.StatusCompleted || len(evs[len(evs)-1].ResultIDs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	r = n.Do(http.MethodGet, "/api/v1/workspaces/default/queue", tok, nil)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"status":"completed"`) || !strings.Contains(string(r.Body), `"owner_name":"Admin"`) {
+		t.Fatalf("list: %d %s", r.Status, r.Body)
+	}
+	// Bulk cancel uses RETURNING on SQLite too; with the worker stopped the items stay pending.
+	jw.Shutdown()
+	for i := 0; i < 2; i++ {
+		if r := n.Do(http.MethodPost, "/api/v1/workspaces/default/queue", tok, body); r.Status != http.StatusCreated {
+			t.Fatalf("enqueue: %d %s", r.Status, r.Body)
+		}
+	}
+	r = n.Do(http.MethodPost, "/api/v1/workspaces/default/queue/cancel", tok, map[string]string{"scope": "all"})
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"canceled":2`) {
+		t.Fatalf("cancel all: %d %s", r.Status, r.Body)
 	}
 }
