@@ -315,7 +315,7 @@ func TestQueue_pendingQuotaFromProfile_refusesWith429(t *testing.T) {
 	if r := w.n1.Do(http.MethodPut, "/api/v1/workspaces/"+w.ws.String()+"/profiles/quota", w.a.Admin.Token, map[string]any{"profile_id": pid}); r.Status/100 != 2 {
 		t.Fatalf("assign: %d %s", r.Status, r.Body)
 	}
-	w.mustEnqueue(t, w.userA.Token, w.wfA, w.boardA, w.imgA)
+	first := w.mustEnqueue(t, w.userA.Token, w.wfA, w.boardA, w.imgA)
 	w.mustEnqueue(t, w.userA.Token, w.wfA, w.boardA, w.imgA)
 	r = w.enqueue(w.n1, w.userA.Token, w.wfA, w.boardA, w.imgA)
 	if r.Status != http.StatusTooManyRequests || !strings.Contains(string(r.Body), "the limit is 2") {
@@ -323,6 +323,14 @@ func TestQueue_pendingQuotaFromProfile_refusesWith429(t *testing.T) {
 	}
 	if n := qCount(t, w); n != 2 {
 		t.Fatalf("%d items queued, want 2", n)
+	}
+	// A retry makes an item pending again: it counts too.
+	if r := w.n1.Do(http.MethodPost, "/api/v1/queue/"+first.String()+"/cancel", w.userA.Token, nil); r.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	w.mustEnqueue(t, w.userA.Token, w.wfA, w.boardA, w.imgA)
+	if r := w.n1.Do(http.MethodPost, "/api/v1/queue/"+first.String()+"/retry", w.userA.Token, nil); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("retry over the quota: %d %s", r.Status, r.Body)
 	}
 	w.mustEnqueue(t, w.userB.Token, w.workflow(t, w.userB.Token, wfGraph), w.boardB, w.imgB)
 }

@@ -20,6 +20,8 @@ const (
 	StatusCompleted = "completed"
 	StatusFailed    = "failed"
 	StatusCanceled  = "canceled"
+	// StatusDeleted is never stored: the queue_item event of a deleted item says so.
+	StatusDeleted = "deleted"
 )
 
 // finished reports whether the status is final.

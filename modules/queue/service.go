@@ -299,14 +299,8 @@ func (s *Service) Enqueue(ctx context.Context, wsRef string, in EnqueueInput) (V
 		if err := s.lockUser(tx, p.TenantID, p.UserID); err != nil {
 			return err
 		}
-		n, err := s.store.pendingOf(tx, p.UserID)
-		if err != nil {
+		if err := s.checkQuota(tx, p.UserID, limit, "you already have"); err != nil {
 			return err
-		}
-		if n >= limit {
-			return &apierr.Error{Code: apierr.CodeRateLimited,
-				Message: fmt.Sprintf("you already have %d pending queue items, the limit is %d: wait for some to run or cancel them", n, limit),
-				Details: map[string]int64{"pending": n, "limit": limit}}
 		}
 		if err := s.store.insert(tx, &it); err != nil {
 			return fmt.Errorf("insert queue item: %w", err)
@@ -338,6 +332,29 @@ func (s *Service) pendingLimit(ctx context.Context, wsID uuid.UUID) (int64, erro
 		return *q.MaxPendingQueueItemsPerUser, nil
 	}
 	return s.cfg.MaxPendingPerUser, nil
+}
+
+// underQuota checks the owner's pending items against the limit in force on the workspace.
+func (s *Service) underQuota(ctx context.Context, tx *gorm.DB, wsID, owner uuid.UUID, who string) error {
+	limit, err := s.pendingLimit(ctx, wsID)
+	if err != nil {
+		return err
+	}
+	return s.checkQuota(tx, owner, limit, who)
+}
+
+// checkQuota refuses with 429 when the owner already has limit pending items.
+func (s *Service) checkQuota(tx *gorm.DB, owner uuid.UUID, limit int64, who string) error {
+	n, err := s.store.pendingOf(tx, owner)
+	if err != nil {
+		return err
+	}
+	if n < limit {
+		return nil
+	}
+	return &apierr.Error{Code: apierr.CodeRateLimited,
+		Message: fmt.Sprintf("%s %d pending queue items, the limit is %d: wait for some to run or cancel them", who, n, limit),
+		Details: map[string]int64{"pending": n, "limit": limit}}
 }
 
 // lockUser takes a transaction-scoped lock on the user's quota (PostgreSQL; SQLite has a single
@@ -514,6 +531,13 @@ func (s *Service) Retry(ctx context.Context, id uuid.UUID) (View, error) {
 		if !st.own && !st.admin {
 			return s.forbid(ctx, "queue:update", id, "only the owner or an admin retries a queue item")
 		}
+		// A retried item is pending again: it counts against its owner's quota.
+		if err := s.lockUser(tx, it.TenantID, it.OwnerID); err != nil {
+			return err
+		}
+		if err := s.underQuota(ctx, tx, it.WorkspaceID, it.OwnerID, "the owner has"); err != nil {
+			return err
+		}
 		ok, err := s.store.retry(tx, id, s.now())
 		if err != nil {
 			return err
@@ -564,9 +588,10 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	s.record(ctx, "queue:delete", id, true, nil)
-	if !finished(it.Status) {
-		it.Status = StatusCanceled
-		s.itemEvent(ctx, it.Item, "")
+	active := !finished(it.Status)
+	it.Status = StatusDeleted
+	s.itemEvent(ctx, it.Item, "")
+	if active {
 		s.countsEvent(ctx, it.TenantID)
 	}
 	return nil
