@@ -24,6 +24,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/groups"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
+	"github.com/atelier-hq/atelier/modules/queue"
 	"github.com/atelier-hq/atelier/modules/roles"
 	"github.com/atelier-hq/atelier/modules/tenants"
 	"github.com/atelier-hq/atelier/modules/tokens"
@@ -58,6 +59,7 @@ type App struct {
 	Workflows  *workflows.Service
 	Events     *events.Hub
 	Downloads  *downloads.Service
+	Queue      *queue.Service
 
 	stop context.CancelFunc
 }
@@ -162,6 +164,10 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		downloads.Config{TTL: cfg.DownloadTTL, MaxImages: cfg.DownloadMaxImages, MaxBytes: cfg.DownloadMaxBytes,
 			LinkKey: downloads.DeriveLinkKey(secret)})
 	a.Downloads.SetNotifier(downloadEvents{hub: a.Events, log: log})
+	a.Queue = queue.NewService(db, queue.Deps{Authz: enforcer, Workspaces: a.Workspaces, Workflows: a.Workflows,
+		Images: a.Images, Profiles: a.Profiles, Users: a.Users, Events: a.Events, Jobs: a.Jobs, Auditor: a.Audit},
+		queue.Config{Lease: cfg.QueueLease, MaxPendingPerUser: cfg.QueueMaxPendingPerUser}, log)
+	a.Workspaces.RegisterContents("queue items", a.Queue.Contents())
 	return a, nil
 }
 
@@ -196,6 +202,8 @@ func (a *App) RegisterTasks(w *jobs.Worker) {
 	w.Handle(images.TaskSweepRemovals, a.Images.SweepRemovalsHandler(a.Tenants))
 	w.Handle(downloads.TaskBuild, a.Downloads.BuildHandler())
 	w.Handle(downloads.TaskCleanup, a.Downloads.CleanupHandler(a.Tenants))
+	w.Handle(queue.TaskRun, a.Queue.RunHandler())
+	w.Handle(queue.TaskSweep, a.Queue.SweepHandler(a.Tenants))
 }
 
 // Periodic lists every module's periodic tasks.
@@ -208,6 +216,7 @@ func (a *App) Periodic() []jobs.Periodic {
 		{Cron: "53 * * * *", Task: tokens.NewExpiryNoticeTask},            // hourly; each token is noticed once
 		{Cron: "*/10 * * * *", Task: images.NewSweepRemovalsTask},         // backstop for lost removal nudges
 		{Cron: "*/10 * * * *", Task: downloads.NewCleanupTask},            // expired zips, dead writers' temp files, in batches
+		{Cron: "* * * * *", Task: queue.NewSweepTask},                     // every minute: running items past their lease fail
 	}
 }
 

@@ -111,7 +111,7 @@ func Serve(ctx context.Context, cfg configs.Config, log *slog.Logger, ready chan
 }
 
 func (a *App) startWorker() (func(), error) {
-	w := jobs.NewWorker(a.Broker, jobs.WorkerConfig{}, a.Log)
+	w := jobs.NewWorker(a.Broker, jobs.WorkerConfig{PollInterval: a.Cfg.WorkerPollInterval}, a.Log)
 	a.RegisterTasks(w)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)

@@ -27,6 +27,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/groups"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
+	"github.com/atelier-hq/atelier/modules/queue"
 	"github.com/atelier-hq/atelier/modules/roles"
 	"github.com/atelier-hq/atelier/modules/tenants"
 	"github.com/atelier-hq/atelier/modules/tokens"
@@ -84,6 +85,7 @@ func NewServer(a *App) *Server {
 	boards.Mount(api, a.Boards)
 	images.Mount(api, a.Images)
 	workflows.Mount(api, a.Workflows)
+	queue.Mount(api, a.Queue)
 	events.Mount(api, a.Events)
 	downloads.Mount(api, a.Downloads)
 	mountDocs(api, s)

@@ -74,6 +74,16 @@ type Config struct {
 
 	// EmbeddedWorker runs the asynq worker inside `serve` (always true with the embedded broker).
 	EmbeddedWorker bool `env:"EMBEDDED_WORKER" envDefault:"false"`
+
+	// WorkerPollInterval is how often an idle worker looks for new tasks: the delay a queue item
+	// may wait before it starts on an idle system (asynq's own default is one second).
+	WorkerPollInterval time.Duration `env:"WORKER_POLL_INTERVAL" envDefault:"20ms"`
+	// QueueLease is how long a running queue item may go without reporting progress (one node)
+	// before it is failed as abandoned; it is also the run's timeout.
+	QueueLease time.Duration `env:"QUEUE_LEASE" envDefault:"10m"`
+	// QueueMaxPendingPerUser caps a user's pending queue items where no quota profile sets a
+	// limit.
+	QueueMaxPendingPerUser int64 `env:"QUEUE_MAX_PENDING_PER_USER" envDefault:"100"`
 }
 
 // Load reads the configuration from the environment.

@@ -59,6 +59,15 @@ const (
 	WorkflowCreate Action = "workflow:create"
 	WorkflowUpdate Action = "workflow:update"
 	WorkflowDelete Action = "workflow:delete"
+
+	// QueueRead lists a workspace's queue (everyone's items, field values and results hidden per
+	// the privacy profile); QueueCreate enqueues workflow runs there. QueueUpdate and QueueDelete
+	// cancel, retry or delete anyone's items of the subtree (admins); owners need neither for
+	// their own items.
+	QueueRead   Action = "queue:read"
+	QueueCreate Action = "queue:create"
+	QueueUpdate Action = "queue:update"
+	QueueDelete Action = "queue:delete"
 )
 
 // AllActions lists every action.
@@ -73,6 +82,7 @@ var AllActions = []Action{
 	TokenRead, TokenManage,
 	BoardCreate, BoardAdmin, BoardRead, ImageCreate,
 	WorkflowRead, WorkflowCreate, WorkflowUpdate, WorkflowDelete,
+	QueueRead, QueueCreate, QueueUpdate, QueueDelete,
 }
 
 var known = func() map[Action]bool {
@@ -121,7 +131,7 @@ func BuiltinRoles() map[string][]Action {
 		RoleAdmin:   append([]Action(nil), AllActions...),
 		RoleAuditor: reads,
 		RoleEditor: {TenantRead, WorkspaceRead, WorkspaceUpdate, ProfileRead, BoardCreate, ImageCreate,
-			WorkflowRead, WorkflowCreate},
-		RoleViewer: {TenantRead, WorkspaceRead, ProfileRead, WorkflowRead},
+			WorkflowRead, WorkflowCreate, QueueRead, QueueCreate},
+		RoleViewer: {TenantRead, WorkspaceRead, ProfileRead, WorkflowRead, QueueRead},
 	}
 }
