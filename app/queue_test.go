@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -532,4 +534,81 @@ func TestQueue_embeddedDefault_runsAndLists(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"canceled":2`) {
 		t.Fatalf("cancel all: %d %s", r.Status, r.Body)
 	}
+}
+
+// A worker shutting down mid-run (its context canceled) hands the task back to asynq: the item
+// stays running for the retry (or the sweeper). A run past its timeout fails with the reason.
+func TestQueue_shutdownMidRunLeavesItForTheRetry_timeoutFailsIt(t *testing.T) {
+	t.Parallel()
+	w := newQWorld(t, false)
+	q := w.n1.App.Queue
+	for _, c := range []struct {
+		name   string
+		stop   func() (context.Context, func())
+		status string
+	}{
+		{"shutdown", func() (context.Context, func()) { return context.WithCancel(bg) }, queue.StatusRunning},
+		{"timeout", func() (context.Context, func()) {
+			ctx, cancel := context.WithDeadline(bg, time.Now().Add(time.Hour))
+			// The hook ends the deadline at once: the run then sees DeadlineExceeded.
+			return &expiring{Context: ctx}, cancel
+		}, queue.StatusFailed},
+	} {
+		id := w.mustEnqueue(t, w.userA.Token, w.wfA, w.boardA, w.imgA)
+		ctx, stop := c.stop()
+		q.SetNodeHook(func(uuid.UUID, string) {
+			if e, ok := ctx.(*expiring); ok {
+				e.expire()
+				return
+			}
+			stop()
+		})
+		err := q.Run(ctx, queue.RunPayload{TenantID: w.a.ID, ItemID: id, RequesterID: w.userA.ID}, false)
+		stop()
+		if (err != nil) != (c.status == queue.StatusRunning) {
+			t.Errorf("%s: Run returned %v", c.name, err)
+		}
+		v := w.item(t, w.userA.Token, id)
+		if v.Status != c.status {
+			t.Errorf("%s: item %s, want %s (error %v)", c.name, v.Status, c.status, v.Error)
+		}
+		if c.status == queue.StatusFailed && (v.Error == nil || !strings.Contains(*v.Error, "took longer")) {
+			t.Errorf("%s: error %v", c.name, v.Error)
+		}
+	}
+	q.SetNodeHook(nil)
+}
+
+// expiring is a context whose deadline passes when expire is called.
+type expiring struct {
+	context.Context
+	mu   sync.Mutex
+	done chan struct{}
+}
+
+func (e *expiring) expire() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done == nil {
+		e.done = make(chan struct{})
+		close(e.done)
+	}
+}
+
+func (e *expiring) Done() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done != nil {
+		return e.done
+	}
+	return e.Context.Done()
+}
+
+func (e *expiring) Err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done != nil {
+		return context.DeadlineExceeded
+	}
+	return e.Context.Err()
 }

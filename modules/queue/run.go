@@ -115,14 +115,16 @@ func (s *Service) Run(ctx context.Context, p RunPayload, last bool) error {
 		return nil
 	}
 	var r *refusal
-	if !errors.As(err, &r) && !last && ctx.Err() == nil {
-		// Transient: asynq retries, and the retry restarts the item as a new attempt.
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
+	if !errors.As(err, &r) && !timedOut && (!last || errors.Is(ctx.Err(), context.Canceled)) {
+		// Transient, or the worker is shutting down (asynq puts the task back): a retry restarts
+		// the item as a new attempt; if none comes, the sweeper fails it after its lease.
 		return err
 	}
 	reason := "the run failed"
 	if r != nil {
 		reason = r.reason
-	} else if ctx.Err() != nil {
+	} else if timedOut {
 		reason = "the run took longer than " + s.cfg.Lease.String()
 	}
 	s.log.WarnContext(ctx, "queue item failed", slog.String("item_id", it.ID.String()), slog.String("reason", reason), slog.Any("error", err))
