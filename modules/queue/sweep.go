@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/jobs"
-	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // TaskSweep fails running items whose lease has ended: their worker stopped (killed, lost) and
@@ -37,14 +36,10 @@ func (s *Service) SweepHandler(tenants TenantLister) asynq.HandlerFunc {
 		if err != nil {
 			return fmt.Errorf("list tenants: %w", err)
 		}
-		var failed error
-		for _, id := range ids {
-			if _, err := s.Sweep(tenancy.WithTenant(ctx, id)); err != nil {
-				s.log.ErrorContext(ctx, "sweep queue leases", slog.String("tenant_id", id.String()), slog.Any("error", err))
-				failed = err
-			}
-		}
-		return failed
+		return jobs.ForEachTenant(ctx, ids, s.log, TaskSweep, func(ctx context.Context) error {
+			_, err := s.Sweep(ctx)
+			return err
+		})
 	}
 }
 
