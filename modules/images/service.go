@@ -26,13 +26,14 @@ import (
 type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
-	ReadOnlyFor(ctx context.Context, tenantID, userID uuid.UUID, node string) (bool, error)
+	RightsOn(ctx context.Context, tenantID, userID uuid.UUID, node string) (rbac.Rights, error)
 }
 
 // Boards is what images needs of the boards module: a board with the caller's relation, 404
 // when the caller cannot read it; and published boards for the anonymous endpoint.
 type Boards interface {
 	Load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (boards.Access, error)
+	Relate(ctx context.Context, tx *gorm.DB, id uuid.UUID) (boards.Access, error)
 	Published(ctx context.Context, id uuid.UUID) (context.Context, boards.Board, error)
 }
 
@@ -68,6 +69,24 @@ type access struct {
 	readAll bool           // reads every image of the workspace (auditors, admins)
 	// readOnly: an access profile makes the image's workspace read-only for the caller.
 	readOnly bool
+	// granted is what roles on the image's workspace or above give on every image there
+	// (image:update, image:delete), beside ownership and the board's table.
+	granted imageGrants
+}
+
+// imageGrants are image rights that come from roles (image:read, image:update, image:delete),
+// not from ownership or a board; each holds on every image of the subtree.
+type imageGrants struct{ read, update, delete bool }
+
+// accessOf reads the caller's standing towards images of a workspace off their rights there.
+func accessOf(r rbac.Rights) access {
+	return access{admin: r.Has(rbac.BoardAdmin), readAll: r.Has(rbac.BoardRead), readOnly: r.ReadOnly,
+		granted: imageGrants{read: r.Has(rbac.ImageRead), update: r.Has(rbac.ImageUpdate), delete: r.Has(rbac.ImageDelete)}}
+}
+
+// sees reports whether roles alone make every image of the workspace visible.
+func (a access) sees() bool {
+	return a.admin || a.readAll || a.granted.read || a.granted.update || a.granted.delete
 }
 
 // mayChange is SPEC §6's "update / delete an image" row; for an uncategorised image, its owner
@@ -78,6 +97,12 @@ func (a access) mayChange() bool {
 	}
 	return boards.MayChangeImage(a.board.Relation, a.board.Board.Visibility, a.own)
 }
+
+// mayUpdate: the table's row, or image:update through a role.
+func (a access) mayUpdate() bool { return a.mayChange() || (a.granted.update && !a.readOnly) }
+
+// mayDelete: the table's row, or image:delete through a role.
+func (a access) mayDelete() bool { return a.mayChange() || (a.granted.delete && !a.readOnly) }
 
 // audience is the caller's standing for the privacy profile.
 func (a access) audience() audience {
@@ -110,32 +135,28 @@ func (s *Service) load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (access, 
 	if !ok {
 		return access{}, apierr.NotFound("image")
 	}
-	admin, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID), rbac.BoardAdmin)
+	rights, err := s.authz.RightsOn(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID))
 	if err != nil {
 		return access{}, err
 	}
-	readAll, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID), rbac.BoardRead)
-	if err != nil {
-		return access{}, err
-	}
-	readOnly, err := s.authz.ReadOnlyFor(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID))
-	if err != nil {
-		return access{}, err
-	}
-	a := access{img: img, own: img.OwnerID == p.UserID, admin: admin, readAll: readAll, readOnly: readOnly}
+	a := accessOf(rights)
+	a.img, a.own = img, img.OwnerID == p.UserID
 	if img.BoardID == nil {
-		if !a.own && !a.admin && !readAll {
+		if !a.own && !a.sees() {
 			s.record(ctx, "image:read", id, false, map[string]any{"rule": "an uncategorised image is its owner's"})
 			return access{}, apierr.NotFound("image")
 		}
 		return a, nil
 	}
-	b, err := s.boards.Load(ctx, tx, *img.BoardID)
-	if apierr.Is(err, apierr.CodeNotFound) {
-		return access{}, apierr.NotFound("image")
-	}
+	// A role that reads or changes every image of the workspace sees images on boards the
+	// caller may not open; everyone else sees an image exactly when they can read its board.
+	b, err := s.boards.Relate(ctx, tx, *img.BoardID)
 	if err != nil {
 		return access{}, err
+	}
+	if !b.Can(boards.OpRead) && !a.sees() {
+		s.record(ctx, "image:read", id, false, map[string]any{"rule": "the image's board is not readable"})
+		return access{}, apierr.NotFound("image")
 	}
 	a.board = &b
 	return a, nil
@@ -302,7 +323,7 @@ func (s *Service) Patch(ctx context.Context, id uuid.UUID, in PatchInput) (View,
 		if err != nil {
 			return err
 		}
-		if !a.mayChange() {
+		if !a.mayUpdate() {
 			return s.forbid(ctx, "image:update", id, "may not change this image")
 		}
 		fields := map[string]any{"updated_at": gorm.Expr("CURRENT_TIMESTAMP")}
@@ -341,7 +362,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		if err != nil {
 			return err
 		}
-		if !a.mayChange() {
+		if !a.mayDelete() {
 			return s.forbid(ctx, "image:delete", id, "may not delete this image")
 		}
 		img = a.img
