@@ -119,6 +119,8 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Images = images.NewService(db, enforcer, a.Boards, a.Workspaces, storage,
 		images.Limits{MaxBytes: cfg.UploadMaxBytes, MaxPixels: cfg.UploadMaxPixels, MaxSide: cfg.UploadMaxSide}, a.Audit, log)
 	a.Boards.SetImages(a.Images)
+	a.Authz.RegisterExplainer("board", a.Boards.Explain)
+	a.Authz.RegisterExplainer("image", a.Images.Explain)
 	a.Images.SetPrivacy(a.Profiles)
 	// Images first: a cascading workspace delete removes them before their boards.
 	a.Workspaces.RegisterContents("images", a.Images.Contents())

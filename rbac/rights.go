@@ -14,7 +14,15 @@ import (
 type Rights struct {
 	Roles    []string
 	ReadOnly bool
-	actions  map[Action]bool
+	// Profile is the access profile in force on the node (nearest assignment upwards), if any.
+	Profile *ProfileInForce
+	actions map[Action]bool
+}
+
+// ProfileInForce names an access profile and the node it is assigned on.
+type ProfileInForce struct {
+	Name string `json:"name"`
+	Node string `json:"node"`
 }
 
 // Has reports whether the rights include the action.
@@ -63,6 +71,9 @@ func (e *Enforcer) RightsOn(ctx context.Context, tenantID, userID uuid.UUID, nod
 	sub := UserSubject(userID)
 	r := Rights{Roles: []string{}, actions: map[Action]bool{},
 		ReadOnly: tp.accessVerdict(sub, node, "", WorkspaceUpdate) == "read_only"}
+	if as, at, ok := tp.effectiveAccess(node); ok {
+		r.Profile = &ProfileInForce{Name: as.Name, Node: at}
+	}
 	rm, perms := tp.ce.GetRoleManager(), tp.ce.GetNamedRoleManager("g2")
 	for _, p := range policies {
 		role := p[1]

@@ -20,6 +20,7 @@ type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
 	RightsOn(ctx context.Context, tenantID, userID uuid.UUID, node string) (rbac.Rights, error)
+	Explain(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (rbac.Explanation, error)
 }
 
 // Workspaces resolves a workspace reference the caller can see.
@@ -100,16 +101,22 @@ func (s *Service) relation(ctx context.Context, tx *gorm.DB, b Board) (Relation,
 	if !ok {
 		return Relation{}, nil
 	}
-	st, err := s.standing(ctx, p, b.WorkspaceID)
+	rel, _, err := s.RelationFor(ctx, tx, b, p.TenantID, p.UserID)
+	return rel, err
+}
+
+// RelationFor is how the user stands to the board, and the rights their roles give on its
+// workspace.
+func (s *Service) RelationFor(ctx context.Context, tx *gorm.DB, b Board, tenantID, userID uuid.UUID) (Relation, rbac.Rights, error) {
+	rights, err := s.authz.RightsOn(ctx, tenantID, userID, rbac.WorkspaceNode(b.WorkspaceID))
 	if err != nil {
-		return Relation{}, err
+		return Relation{}, rbac.Rights{}, err
 	}
-	role, err := s.store.role(tx, b.ID, p.UserID)
-	if err != nil {
-		return Relation{}, err
+	rel := relationOf(rights)
+	if rel.Role, err = s.store.role(tx, b.ID, userID); err != nil {
+		return Relation{}, rbac.Rights{}, err
 	}
-	st.Role = role
-	return st, nil
+	return rel, rights, nil
 }
 
 // standing is how the caller stands to a workspace, membership of any board aside: admin over

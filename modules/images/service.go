@@ -27,6 +27,7 @@ type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
 	RightsOn(ctx context.Context, tenantID, userID uuid.UUID, node string) (rbac.Rights, error)
+	Explain(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (rbac.Explanation, error)
 }
 
 // Boards is what images needs of the boards module: a board with the caller's relation, 404
@@ -34,6 +35,8 @@ type Authorizer interface {
 type Boards interface {
 	Load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (boards.Access, error)
 	Relate(ctx context.Context, tx *gorm.DB, id uuid.UUID) (boards.Access, error)
+	RelationFor(ctx context.Context, tx *gorm.DB, b boards.Board, tenantID, userID uuid.UUID) (boards.Relation, rbac.Rights, error)
+	ExplainRelation(ctx context.Context, userID uuid.UUID, b boards.Board, rel boards.Relation, rights rbac.Rights, action rbac.Action) (rbac.Explanation, error)
 	Published(ctx context.Context, id uuid.UUID) (context.Context, boards.Board, error)
 }
 
