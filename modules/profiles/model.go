@@ -103,6 +103,8 @@ type Origin struct {
 	Node        string     `json:"node" description:"tenant (the root) or ws:<id>"`
 	WorkspaceID *uuid.UUID `json:"workspace_id"`
 	Path        string     `json:"path" description:"the workspace's path; empty for the tenant root"`
+	// parent is the node above (the tenant root for a root workspace; empty for the root).
+	parent string
 }
 
 // AssignmentView is an assignment as the API shows it.

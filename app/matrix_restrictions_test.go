@@ -1,0 +1,33 @@
+package app_test
+
+import (
+	"net/http"
+	"testing"
+)
+
+// Rows for restrictions that hold (issue 14): an access profile on msa/suit that restricts its
+// admins (it denies admin an action there) is replaced or removed only by rights from above
+// msa/suit — the tenant admin, the admin of msa — never by the admin of msa/suit it restricts.
+// The action denied, audit:read, is decided on the tenant root only, so the profile left on
+// msa/suit by the last cell changes no other row.
+func init() {
+	const suit = "/api/v1/workspaces/msa~suit/profiles/access"
+	restricting := func(t *testing.T, w *world, _ actor) string {
+		denyProfile(t, w, "msa/suit", "admin", "audit:read")
+		return suit
+	}
+	fromAbove := func(ok int) map[actor]int {
+		return expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized, tenantAdmin: ok,
+			parentAdmin: ok, member: http.StatusNotFound, otherTenant: http.StatusNotFound, expired: http.StatusNotFound})
+	}
+	registerRows(
+		matrixRow{route: "DELETE /api/v1/workspaces/:ws/profiles/:type", name: "an access profile restricting the node's own admin",
+			path: restricting, want: fromAbove(http.StatusNoContent)},
+		matrixRow{route: "PUT /api/v1/workspaces/:ws/profiles/:type", name: "replacing an access profile restricting the node's own admin",
+			path: restricting,
+			body: func(t *testing.T, w *world, _ actor) any {
+				return map[string]any{"profile_id": matrixProfile(t, w, "access")}
+			},
+			want: fromAbove(http.StatusOK)},
+	)
+}
