@@ -40,3 +40,68 @@ func TestProfiles_regression_restrictedWorkspaceAdminCannotLiftTheProfile(t *tes
 	btMust(t, env.Do(http.MethodDelete, suit, w.token(parentAdmin), nil), http.StatusNoContent)
 	btMust(t, env.Do(http.MethodDelete, "/api/v1/boards/"+b.String(), admin, nil), http.StatusNoContent)
 }
+
+// Issue 14: GET /workspaces listed a workspace that GET /workspaces/{id} then refused, when an
+// access profile took workspace:read away from a role in a branch. Listing agrees with reading:
+// the branch leaves the listing, down to where a nearer profile gives reading back.
+func TestWorkspaces_regression_listingAgreesWithReadingUnderAccessProfiles(t *testing.T) {
+	w := newWorld(t)
+	env := w.env
+	w.addWorkspace(t, "msa/suit/andromeda", "vault")
+	w.addWorkspace(t, "msa/suit/andromeda", "lobby")
+	denyProfile(t, w, "msa/suit/andromeda", "viewer", "workspace:read")
+	// A nearer profile on lobby takes nothing away: reading comes back there.
+	denyProfile(t, w, "msa/suit/andromeda/lobby", "viewer", "board:create")
+
+	listed := func(who actor) map[string]bool {
+		out := map[string]bool{}
+		after := ""
+		for {
+			var page struct {
+				Items []struct {
+					Path string `json:"path"`
+				} `json:"items"`
+				NextCursor *string `json:"next_cursor"`
+			}
+			btMust(t, env.Do(http.MethodGet, "/api/v1/workspaces?limit=2"+after, w.token(who), nil), http.StatusOK).JSON(t, &page)
+			for _, it := range page.Items {
+				out[it.Path] = true
+			}
+			if page.NextCursor == nil {
+				return out
+			}
+			after = "&cursor=" + *page.NextCursor
+		}
+	}
+	for _, who := range []actor{wsViewer, parentViewer, wsEditor, tenantAdmin} {
+		got := listed(who)
+		for _, path := range []string{"msa/suit", "msa/suit/andromeda", "msa/suit/andromeda/vault", "msa/suit/andromeda/lobby"} {
+			read := env.Do(http.MethodGet, "/api/v1/workspaces/"+bdRef(path), w.token(who), nil).Status == http.StatusOK
+			if got[path] != read {
+				t.Errorf("%s: %s listed %v, readable %v", who, path, got[path], read)
+			}
+		}
+		// The children listing of msa/suit agrees too.
+		var kids struct {
+			Items []struct {
+				Path string `json:"path"`
+			} `json:"items"`
+		}
+		r := env.Do(http.MethodGet, "/api/v1/workspaces?parent=msa~suit", w.token(who), nil)
+		if r.Status == http.StatusOK {
+			r.JSON(t, &kids)
+			for _, k := range kids.Items {
+				if k.Path == "msa/suit/andromeda" && (who == wsViewer || who == parentViewer) {
+					t.Errorf("%s: the children of msa/suit list andromeda", who)
+				}
+			}
+		}
+	}
+	// The control: viewers lost andromeda and vault, kept lobby; editors kept everything.
+	if g := listed(wsViewer); g["msa/suit/andromeda"] || g["msa/suit/andromeda/vault"] || !g["msa/suit/andromeda/lobby"] || !g["msa/suit"] {
+		t.Errorf("viewer's listing: %v", g)
+	}
+	if g := listed(wsEditor); !g["msa/suit/andromeda/vault"] {
+		t.Errorf("editor's listing lost vault: %v", g)
+	}
+}

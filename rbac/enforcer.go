@@ -184,14 +184,22 @@ func (e *Enforcer) RolesOn(ctx context.Context, tenantID, userID uuid.UUID, node
 	return roles, nil
 }
 
-// Scope is what a listing may show: everything in the tenant, or the subtrees of Nodes.
+// Scope is what a listing may show: a node is visible when the nearest of the scope's nodes on
+// its path up to the root is one of Nodes, or when there is none and All is set. Except lists
+// the nodes where reading stops again (an access profile takes the action away there) — until
+// a deeper node of Nodes gives it back.
 type Scope struct {
-	All   bool
-	Nodes []uuid.UUID // workspace ids whose subtrees are visible
+	All    bool
+	Nodes  []uuid.UUID // workspace ids whose subtrees are visible
+	Except []uuid.UUID // workspace ids whose subtrees are not, down to a deeper node of Nodes
 }
 
-// Readable returns the subtrees in which the user may do the (read) action: the listing filter
-// modules push into SQL. It comes from the loaded policy, not from loading rows to filter them.
+// Readable returns where the user may do the (read) action: the listing filter modules push
+// into SQL, so that listing agrees with reading. It comes from the loaded policy, not from
+// loading rows to filter them: whether a workspace is readable depends only on the grants on
+// its path and on the access profile nearest to it, so it is decided once at every node that
+// carries a grant of the user or an access profile (the markers), and a workspace follows the
+// nearest marker above it.
 func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, action Action) (Scope, error) {
 	tp, err := e.tenant(ctx, tenantID)
 	if err != nil {
@@ -202,8 +210,7 @@ func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, act
 		return Scope{}, err
 	}
 	rm := tp.ce.GetRoleManager()
-	seen := map[uuid.UUID]bool{}
-	var scope Scope
+	markers := map[string]bool{Root: true}
 	for _, p := range policies {
 		role := p[1]
 		if ok, _ := tp.ce.GetNamedRoleManager("g2").HasLink(role, string(action), tp.dom); !ok {
@@ -221,15 +228,36 @@ func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, act
 				}
 			}
 			for _, n := range nodes {
-				if n == Root {
-					return Scope{All: true}, nil
-				}
-				if id, err := uuid.Parse(strings.TrimPrefix(n, "ws:")); err == nil && strings.HasPrefix(n, "ws:") && !seen[id] {
-					seen[id] = true
-					scope.Nodes = append(scope.Nodes, id)
-				}
+				markers[n] = true
 			}
 		}
+	}
+	for n := range tp.access {
+		markers[n] = true
+	}
+	sub := UserSubject(userID)
+	var scope Scope
+	for n := range markers {
+		ok, err := tp.ce.Enforce(sub, tp.dom, n, string(action))
+		if err != nil {
+			return Scope{}, err
+		}
+		if n == Root {
+			scope.All = ok
+			continue
+		}
+		id, err := uuid.Parse(strings.TrimPrefix(n, "ws:"))
+		if err != nil || !strings.HasPrefix(n, "ws:") {
+			continue
+		}
+		if ok {
+			scope.Nodes = append(scope.Nodes, id)
+		} else {
+			scope.Except = append(scope.Except, id)
+		}
+	}
+	if !scope.All && len(scope.Nodes) == 0 {
+		scope.Except = nil
 	}
 	return scope, nil
 }
