@@ -31,3 +31,9 @@ func init() {
 			want: fromAbove(http.StatusOK)},
 	)
 }
+
+func init() {
+	registerRows(matrixRow{route: "GET /api/v1/me/boards", path: fixed("/api/v1/me/boards"),
+		// Everyone signed in has a list of their own (the other tenant's admin: theirs).
+		want: expect(http.StatusOK, map[actor]int{anonymous: http.StatusUnauthorized})})
+}

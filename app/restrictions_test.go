@@ -2,7 +2,11 @@ package app_test
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // Restrictions that hold (issue 14).
@@ -103,5 +107,72 @@ func TestWorkspaces_regression_listingAgreesWithReadingUnderAccessProfiles(t *te
 	}
 	if g := listed(wsEditor); !g["msa/suit/andromeda/vault"] {
 		t.Errorf("editor's listing lost vault: %v", g)
+	}
+}
+
+// Issue 14: a board member with no role on the board's workspace could open the board but no
+// listing showed it, and uploads into it through /workspaces/{ws}/images answered 404. The
+// boards "shared with me" are listed across workspaces, and board add rights decide uploads.
+func TestBoards_regression_membersWithoutAWorkspaceRoleFindAndUploadIntoTheirBoards(t *testing.T) {
+	w, k := btSetup(t)
+	env := w.env
+	guest := env.NewUser(t, w.a, "member") // no role anywhere
+	var boardsOf []uuid.UUID
+	for _, c := range []struct{ ws, role string }{{"msa/suit", "editor"}, {"msa/rocket", "viewer"}, {"msa/suit", "editor"}} {
+		b := btBoard(t, env, k.owner.Token, c.ws, map[string]any{"name": "For the guest"})
+		btMust(t, env.Do(http.MethodPost, "/api/v1/boards/"+b.String()+"/members", k.owner.Token,
+			map[string]any{"user_id": guest.ID, "role": c.role}), http.StatusCreated)
+		boardsOf = append(boardsOf, b)
+	}
+	btBoard(t, env, k.owner.Token, "msa/suit", map[string]any{"name": "Not shared with the guest"})
+	editorOf, viewerOf := boardsOf[0], boardsOf[1]
+
+	// The workspace listing stays closed; "shared with me" lists exactly the three, paged.
+	btErr(t, env.Do(http.MethodGet, "/api/v1/workspaces/msa~suit/boards", guest.Token, nil), http.StatusNotFound, "not_found", "")
+	var page struct {
+		Items      []btBoardView `json:"items"`
+		NextCursor *string       `json:"next_cursor"`
+	}
+	btMust(t, env.Do(http.MethodGet, "/api/v1/me/boards?limit=2", guest.Token, nil), http.StatusOK).JSON(t, &page)
+	got := []uuid.UUID{}
+	roles := map[uuid.UUID]string{}
+	for _, b := range page.Items {
+		got, roles[b.ID] = append(got, b.ID), b.MyRole
+	}
+	if page.NextCursor == nil || len(page.Items) != 2 {
+		t.Fatalf("first page: %+v", page)
+	}
+	page.Items = nil
+	btMust(t, env.Do(http.MethodGet, "/api/v1/me/boards?limit=2&cursor="+*page.NextCursor, guest.Token, nil), http.StatusOK).JSON(t, &page)
+	for _, b := range page.Items {
+		got, roles[b.ID] = append(got, b.ID), b.MyRole
+	}
+	slices.SortFunc(got, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	want := slices.Clone(boardsOf)
+	slices.SortFunc(want, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	if !slices.Equal(got, want) || page.NextCursor != nil || roles[viewerOf] != "viewer" || roles[editorOf] != "editor" {
+		t.Errorf("shared with me: %v (roles %v), want %v", got, roles, want)
+	}
+	// Nobody else's memberships leak into it: the owner's list is theirs, the other tenant's empty.
+	var other struct {
+		Items []btBoardView `json:"items"`
+	}
+	btMust(t, env.Do(http.MethodGet, "/api/v1/me/boards", w.token(otherTenant), nil), http.StatusOK).JSON(t, &other)
+	if len(other.Items) != 0 {
+		t.Errorf("other tenant's list: %+v", other.Items)
+	}
+
+	// Uploads: the board's add rights decide, not a role on the workspace.
+	btImageID(t, btUpload(t, env, guest.Token, "msa/suit", &editorOf, bdPNG(3, 3), nil))
+	btErr(t, btUpload(t, env, guest.Token, "msa/rocket", &viewerOf, bdPNG(3, 3), nil), http.StatusForbidden, "forbidden", "")
+	// Naming another workspace than the board's, or none, still finds nothing.
+	btErr(t, btUpload(t, env, guest.Token, "msa/rocket", &editorOf, bdPNG(3, 3), nil), http.StatusNotFound, "not_found", "")
+	btErr(t, btUpload(t, env, guest.Token, "msa/suit", nil, bdPNG(3, 3), nil), http.StatusNotFound, "not_found", "")
+	stranger := uuid.New()
+	btErr(t, btUpload(t, env, guest.Token, "msa/suit", &stranger, bdPNG(3, 3), nil), http.StatusNotFound, "not_found", "")
+	// A workspace editor who is no member of a private board may not upload into it.
+	btErr(t, btUpload(t, env, w.token(wsEditor), "msa/suit", &editorOf, bdPNG(3, 3), nil), http.StatusBadRequest, "invalid", "board_id")
+	if n := bdCount(t, env, w.a.ID, `SELECT count(*) FROM images WHERE owner_id = ?`, guest.ID); n != 1 {
+		t.Errorf("guest's images: %d, want 1", n)
 	}
 }

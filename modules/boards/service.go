@@ -219,6 +219,30 @@ func (s *Service) List(ctx context.Context, wsRef string, after uuid.UUID, limit
 	return out, nil
 }
 
+// Mine pages through the boards the caller is a member of, across workspaces ("shared with
+// me"): membership alone makes a board readable, so every one of them is the caller's to see,
+// also where they hold no role on the board's workspace.
+func (s *Service) Mine(ctx context.Context, after uuid.UUID, limit int) ([]View, error) {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok {
+		return nil, apierr.Unauthorized()
+	}
+	var rows []listed
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		rows, err = s.store.listMine(tx, p.UserID, after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list my boards: %w", err)
+	}
+	out := make([]View, len(rows))
+	for i, b := range rows {
+		out[i] = b.Board.view(b.MyRole)
+	}
+	return out, nil
+}
+
 // Update renames or describes (owner, editor) and sets visibility, publication or the owner
 // (owner only).
 func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (View, error) {

@@ -40,9 +40,11 @@ type Boards interface {
 	Published(ctx context.Context, id uuid.UUID) (context.Context, boards.Board, error)
 }
 
-// Workspaces resolves a workspace reference the caller can see.
+// Workspaces resolves a workspace reference the caller can see (Resolve), or any of the
+// tenant's (Find, for a caller whose access comes through a board).
 type Workspaces interface {
 	Resolve(ctx context.Context, ref string) (workspaces.Workspace, error)
+	Find(ctx context.Context, ref string) (workspaces.Workspace, error)
 }
 
 // Service holds the rules of images.
@@ -185,14 +187,19 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 	if err := requireWrite(ctx); err != nil {
 		return View{}, err
 	}
-	ws, err := s.workspaces.Resolve(ctx, wsRef)
-	if err != nil {
-		return View{}, err
-	}
+	var ws workspaces.Workspace
+	var err error
 	if boardID == nil {
+		if ws, err = s.workspaces.Resolve(ctx, wsRef); err != nil {
+			return View{}, err
+		}
 		if err := s.authorize(ctx, rbac.ImageCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
 			return View{}, err
 		}
+	} else if ws, err = s.boardTarget(ctx, wsRef, *boardID); err != nil {
+		// Onto a board, the board's add rights decide, not a role on its workspace; they are
+		// checked before any decoding, and again in the transaction that writes the row.
+		return View{}, err
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 255 || strings.ContainsRune(name, 0) || !utf8.ValidString(name) {
@@ -254,6 +261,42 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 		return View{}, err
 	}
 	return s.view(ctx, access{img: img, own: true, admin: admin})
+}
+
+// boardTarget is the workspace of an upload onto a board: the board must be one the caller may
+// add images to, in the workspace the route names. A board member with no role on the
+// workspace uploads through it; a workspace the caller can neither read nor reach through the
+// board is 404 as before.
+func (s *Service) boardTarget(ctx context.Context, wsRef string, boardID uuid.UUID) (workspaces.Workspace, error) {
+	ws, err := s.workspaces.Resolve(ctx, wsRef)
+	notVisible := apierr.Is(err, apierr.CodeNotFound)
+	if notVisible {
+		if ws, err = s.workspaces.Find(ctx, wsRef); err != nil {
+			return workspaces.Workspace{}, err
+		}
+	}
+	if err != nil {
+		return workspaces.Workspace{}, err
+	}
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		b, err := s.boards.Load(ctx, tx, boardID)
+		switch {
+		case apierr.Is(err, apierr.CodeNotFound) && notVisible:
+			return apierr.NotFound("workspace")
+		case apierr.Is(err, apierr.CodeNotFound):
+			return apierr.Invalid("board_id", "no such board")
+		case err != nil:
+			return err
+		case b.Board.WorkspaceID != ws.ID && notVisible:
+			return apierr.NotFound("workspace")
+		case b.Board.WorkspaceID != ws.ID:
+			return apierr.Invalid("board_id", "the board is in another workspace")
+		case !b.Can(boards.OpAddImages):
+			return s.forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+		}
+		return nil
+	})
+	return ws, err
 }
 
 // metadataOf checks generation metadata: a JSON object within MaxMetadataBytes ("{}" if none).
