@@ -21,7 +21,7 @@ func Mount(r *web.Router, s *Service) {
 		Errors: []int{403, 404}, Handler: h.create})
 	r.Handle(web.Route{Method: "GET", Path: "/me/boards", Access: web.AuthOnly(), Tag: "boards",
 		Summary: "Boards the caller is a member of, in every workspace (shared with me), with the caller's role on each",
-		Query: web.PageQuery{}, Response: web.Page[View]{}, Handler: h.mine})
+		Query:   web.PageQuery{}, Response: web.Page[View]{}, Handler: h.mine})
 	r.Handle(web.Route{Method: "GET", Path: "/boards/:id", Access: web.Perm("board:read"), Tag: "boards",
 		Summary: "A board (members; workspace members if shared or public; admins)", Response: View{},
 		Errors: []int{404}, Handler: h.get})
