@@ -176,3 +176,25 @@ func TestBoards_regression_membersWithoutAWorkspaceRoleFindAndUploadIntoTheirBoa
 		t.Errorf("guest's images: %d, want 1", n)
 	}
 }
+
+// Issue 14: a workspace admin deleted (with ?cascade=true or not) the very workspace their admin
+// grant sat on. Decided: an admin granted on a node administers what is in and below it, never
+// the node's own place in the tree — deleting it, like moving it, is decided on its parent.
+func TestWorkspaces_regression_anAdminCannotDeleteOrMoveTheWorkspaceTheirGrantSitsOn(t *testing.T) {
+	w := newWorld(t)
+	env := w.env
+	for _, q := range []string{"", "?cascade=true"} {
+		btErr(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa~suit"+q, w.token(wsAdmin), nil), http.StatusForbidden, "forbidden", "")
+		btErr(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa"+q, w.token(parentAdmin), nil), http.StatusForbidden, "forbidden", "")
+	}
+	btErr(t, env.Do(http.MethodPatch, "/api/v1/workspaces/msa~suit", w.token(wsAdmin), map[string]any{"parent_id": nil}), http.StatusForbidden, "forbidden", "")
+	btMust(t, env.Do(http.MethodGet, "/api/v1/workspaces/msa~suit", w.token(wsAdmin), nil), http.StatusOK)
+	// Below their node they delete: a child of msa/suit, and the admin of msa deletes msa/suit's
+	// sibling.
+	child := matrixChild(t, w)
+	btMust(t, env.Do(http.MethodDelete, "/api/v1/workspaces/"+child, w.token(wsAdmin), nil), http.StatusNoContent)
+	btMust(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa~rocket?cascade=true", w.token(parentAdmin), nil), http.StatusNoContent)
+	// A root workspace is the tenant admins' to delete.
+	w.addWorkspace(t, "", "toplevel")
+	btMust(t, env.Do(http.MethodDelete, "/api/v1/workspaces/toplevel", w.token(tenantAdmin), nil), http.StatusNoContent)
+}

@@ -436,7 +436,9 @@ func (s *Service) Delete(ctx context.Context, ref string, cascade bool) error {
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, rbac.WorkspaceDelete, w.Node()); err != nil {
+	// Deleting a workspace is decided on its parent, as moving it is: an admin granted on a
+	// node administers what is in and below it, never the node's own place in the tree.
+	if err := s.authorize(ctx, rbac.WorkspaceDelete, w.parentNode()); err != nil {
 		return err
 	}
 	if isDefault(w) {
