@@ -198,3 +198,33 @@ func TestWorkspaces_regression_anAdminCannotDeleteOrMoveTheWorkspaceTheirGrantSi
 	w.addWorkspace(t, "", "toplevel")
 	btMust(t, env.Do(http.MethodDelete, "/api/v1/workspaces/toplevel", w.token(tenantAdmin), nil), http.StatusNoContent)
 }
+
+// Issue 14: suspending a tenant refused its users at once but left its published boards on the
+// anonymous public endpoint. They go offline at once, files included, and come back with the
+// tenant.
+func TestBoards_regression_suspendingATenantTakesItsPublishedBoardsOffline(t *testing.T) {
+	w, k := btSetup(t)
+	env := w.env
+	b := btBoard(t, env, k.owner.Token, "msa/suit", map[string]any{"name": "On show"})
+	img := btImageID(t, btUpload(t, env, k.owner.Token, "msa/suit", &b, bdPNG(4, 4), nil))
+	btMust(t, env.Do(http.MethodPatch, "/api/v1/boards/"+b.String(), k.owner.Token, map[string]any{"published": true}), http.StatusOK)
+	public := "/api/v1/public/boards/" + b.String()
+	file := public + "/images/" + img.String() + "/file"
+	btMust(t, env.Do(http.MethodGet, public, "", nil), http.StatusOK)
+	btMust(t, env.Do(http.MethodGet, file, "", nil), http.StatusOK)
+
+	if err := env.App.Tenants.SetStatus(t.Context(), w.a.Slug, "suspended"); err != nil {
+		t.Fatal(err)
+	}
+	none := env.Do(http.MethodGet, "/api/v1/public/boards/"+uuid.NewString(), "", nil)
+	for _, p := range []string{public, file, public + "/images/" + img.String() + "/thumbnail"} {
+		r := env.Do(http.MethodGet, p, "", nil)
+		if r.Status != http.StatusNotFound || (p == public && string(r.Body) != string(none.Body)) {
+			t.Errorf("GET %s of a suspended tenant: %d %s, want 404 like no board", p, r.Status, truncate(r.Body))
+		}
+	}
+	if err := env.App.Tenants.SetStatus(t.Context(), w.a.Slug, "active"); err != nil {
+		t.Fatal(err)
+	}
+	btMust(t, env.Do(http.MethodGet, public, "", nil), http.StatusOK)
+}

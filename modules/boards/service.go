@@ -601,8 +601,11 @@ func (s *Service) record(ctx context.Context, action string, id uuid.UUID, allow
 // index, then the board is read under that tenant's scope. Anything else is 404.
 func (s *Service) Published(ctx context.Context, id uuid.UUID) (context.Context, Board, error) {
 	var idx publicIndex
-	err := s.db.Registry(ctx).Model(&publicIndex{}).Select("board_id, tenant_id AS board_tenant").
-		Where("board_id = ?", id).Take(&idx).Error
+	// A suspended tenant's published boards go offline at once: the index is read through the
+	// tenant's status, as every authenticated request is.
+	err := s.db.Registry(ctx).Table("public_boards AS p").Select("p.board_id, p.tenant_id AS board_tenant").
+		Joins("JOIN tenants t ON t.id = p.tenant_id AND t.status = ?", "active").
+		Where("p.board_id = ?", id).Take(&idx).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ctx, Board{}, apierr.NotFound("board")
 	}
