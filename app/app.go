@@ -109,6 +109,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	}, log)
 	a.Users.SetSessions(a.Auth)
 	a.Tokens = tokens.NewService(db, enforcer, a.Users, a.Audit, tokens.Config{Retention: cfg.TokenLogRetention}, log)
+	a.Users.SetSessions(a.Tokens)
 	a.TokenLog = tokens.NewLogger(db, log, tokens.LoggerConfig{})
 	storage, err := images.NewLocalStorage(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/atelier-hq/atelier/app/apptest"
 )
 
 // Restrictions that hold (issue 14).
@@ -227,4 +229,39 @@ func TestBoards_regression_suspendingATenantTakesItsPublishedBoardsOffline(t *te
 		t.Fatal(err)
 	}
 	btMust(t, env.Do(http.MethodGet, public, "", nil), http.StatusOK)
+}
+
+// Issue 14: re-enabling a disabled user silently revived the personal access tokens that were
+// valid when they were disabled. Decided: disabling revokes them for good (as it ends the
+// user's sessions); after re-enabling, the owner makes new ones.
+func TestUsers_regression_reEnablingAUserDoesNotReviveTheirTokens(t *testing.T) {
+	w := newWorld(t)
+	env := w.env
+	u := env.NewUser(t, w.a, "member")
+	var tok struct {
+		ID    uuid.UUID `json:"id"`
+		Token string    `json:"token"`
+	}
+	btMust(t, env.Do(http.MethodPost, "/api/v1/me/tokens", u.Token, map[string]any{"name": "script", "expires_in_days": 30}), http.StatusCreated).JSON(t, &tok)
+	btMust(t, env.Do(http.MethodGet, "/api/v1/me", tok.Token, nil), http.StatusOK)
+
+	btMust(t, env.Do(http.MethodPatch, "/api/v1/users/"+u.ID.String(), w.a.Admin.Token, map[string]any{"disabled": true}), http.StatusOK)
+	btErr(t, env.Do(http.MethodGet, "/api/v1/me", tok.Token, nil), http.StatusUnauthorized, "unauthorized", "")
+	btMust(t, env.Do(http.MethodPatch, "/api/v1/users/"+u.ID.String(), w.a.Admin.Token, map[string]any{"disabled": false}), http.StatusOK)
+	btErr(t, env.Do(http.MethodGet, "/api/v1/me", tok.Token, nil), http.StatusUnauthorized, "unauthorized", "")
+
+	// The owner, signed in again, sees it revoked and makes a new one that works.
+	fresh := env.Login(t, w.a.Slug, u.Email, apptest.Password)
+	var list struct {
+		Items []struct {
+			ID      uuid.UUID `json:"id"`
+			Revoked bool      `json:"revoked"`
+		} `json:"items"`
+	}
+	btMust(t, env.Do(http.MethodGet, "/api/v1/me/tokens", fresh.AccessToken, nil), http.StatusOK).JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != tok.ID || !list.Items[0].Revoked {
+		t.Errorf("tokens after re-enabling: %+v", list.Items)
+	}
+	btMust(t, env.Do(http.MethodPost, "/api/v1/me/tokens", fresh.AccessToken, map[string]any{"name": "again", "expires_in_days": 30}), http.StatusCreated).JSON(t, &tok)
+	btMust(t, env.Do(http.MethodGet, "/api/v1/me", tok.Token, nil), http.StatusOK)
 }
