@@ -37,3 +37,16 @@ func init() {
 		// Everyone signed in has a list of their own (the other tenant's admin: theirs).
 		want: expect(http.StatusOK, map[actor]int{anonymous: http.StatusUnauthorized})})
 }
+
+func init() {
+	registerRows(matrixRow{route: "POST /api/v1/auth/logout", name: "a write token cannot end its owner's sessions",
+		path: fixed("/api/v1/auth/logout"),
+		body: func(*testing.T, *world, actor) any { return map[string]any{"all": true} },
+		token: func(t *testing.T, w *world, who actor) string {
+			if who == anonymous {
+				return ""
+			}
+			return matrixMint(t, w, w.token(who), "read", "write").secret
+		},
+		want: expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized})})
+}

@@ -265,3 +265,27 @@ func TestUsers_regression_reEnablingAUserDoesNotReviveTheirTokens(t *testing.T) 
 	btMust(t, env.Do(http.MethodPost, "/api/v1/me/tokens", fresh.AccessToken, map[string]any{"name": "again", "expires_in_days": 30}), http.StatusCreated).JSON(t, &tok)
 	btMust(t, env.Do(http.MethodGet, "/api/v1/me", tok.Token, nil), http.StatusOK)
 }
+
+// Issue 14: a personal access token ended its owner's interactive sessions (logout with all).
+// Sessions are a person's: a token may end none of them, nor mint tokens; it may revoke itself.
+func TestAuth_regression_aTokenCannotEndItsOwnersSessions(t *testing.T) {
+	w := newWorld(t)
+	env := w.env
+	u := env.NewUser(t, w.a, "member")
+	var pat struct {
+		ID    uuid.UUID `json:"id"`
+		Token string    `json:"token"`
+	}
+	btMust(t, env.Do(http.MethodPost, "/api/v1/me/tokens", u.Token, map[string]any{"name": "ci", "scopes": []string{"read", "write"},
+		"expires_in_days": 30}), http.StatusCreated).JSON(t, &pat)
+	for _, body := range []any{map[string]any{"all": true}, map[string]any{"refresh_token": u.RefreshToken}, nil} {
+		btErr(t, env.Do(http.MethodPost, "/api/v1/auth/logout", pat.Token, body), http.StatusForbidden, "forbidden", "")
+	}
+	btErr(t, env.Do(http.MethodPost, "/api/v1/me/tokens", pat.Token, map[string]any{"name": "child", "expires_in_days": 30}), http.StatusForbidden, "forbidden", "")
+	// The owner's session and refresh token are untouched.
+	btMust(t, env.Do(http.MethodGet, "/api/v1/me", u.Token, nil), http.StatusOK)
+	btMust(t, env.Do(http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": u.RefreshToken}), http.StatusOK)
+	// The token revokes itself.
+	btMust(t, env.Do(http.MethodDelete, "/api/v1/me/tokens/"+pat.ID.String(), pat.Token, nil), http.StatusNoContent)
+	btErr(t, env.Do(http.MethodGet, "/api/v1/me", pat.Token, nil), http.StatusUnauthorized, "unauthorized", "")
+}

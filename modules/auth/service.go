@@ -181,11 +181,16 @@ func (s *Service) Refresh(ctx context.Context, raw string) (Tokens, error) {
 }
 
 // Logout revokes the session of the given refresh token (which must be the caller's), or every
-// session of the caller.
+// session of the caller. Sessions are a person's: a personal access token may not end them
+// (a leaked script token must not be able to sign its owner out everywhere); it revokes itself
+// through DELETE /me/tokens/{id}.
 func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
 	p, ok := tenancy.PrincipalFrom(ctx)
 	if !ok {
 		return apierr.Unauthorized()
+	}
+	if p.Kind != tenancy.CredentialSession {
+		return apierr.Forbidden("only an interactive session may end sessions; revoke a token with DELETE /api/v1/me/tokens/{id}")
 	}
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
