@@ -17,6 +17,7 @@ import (
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -312,8 +313,8 @@ func metadataOf(raw []byte) ([]byte, error) {
 		return nil, apierr.Invalid("metadata", "must be a JSON object")
 	}
 	// PostgreSQL's jsonb takes neither invalid UTF-8 nor a NUL character: bad input, not a 500.
-	if !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\u0000`)) {
-		return nil, apierr.Invalid("metadata", "must be valid UTF-8 without NUL characters")
+	if !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\u0000`)) || web.HasLoneSurrogate(raw) {
+		return nil, apierr.Invalid("metadata", "must be valid UTF-8 without NUL characters or lone surrogate escapes")
 	}
 	return raw, nil
 }

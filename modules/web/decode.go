@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"reflect"
 	"strings"
 	"sync"
@@ -44,11 +45,20 @@ func Validator() *validator.Validate {
 }
 
 // Decode reads the JSON body into dst, rejecting malformed JSON, unknown fields, trailing data
-// and values that fail dst's `validate` tags, each as a 400 that names the field at fault.
+// and values that fail dst's `validate` tags, each as a 400 that names the field at fault. A
+// body sent as anything but application/json is a 415.
 func Decode(c *fiber.Ctx, dst any) error {
 	body := c.Body()
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apierr.Invalid("body", "a JSON body is required")
+	}
+	if !isJSON(c.Get(fiber.HeaderContentType)) {
+		return apierr.UnsupportedMedia("the body must be sent as Content-Type: application/json")
+	}
+	// A lone UTF-16 surrogate escape decodes to U+FFFD in Go but is refused by PostgreSQL's
+	// jsonb (and is no character at all): bad input, named, on every backend alike.
+	if HasLoneSurrogate(body) {
+		return apierr.Invalid("body", "a \\u escape is a lone UTF-16 surrogate")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -64,6 +74,66 @@ func Decode(c *fiber.Ctx, dst any) error {
 		return apierr.Invalid(field, "must not contain NUL characters")
 	}
 	return Validate(dst)
+}
+
+// isJSON reports whether a Content-Type names JSON (application/json or a +json type).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == fiber.MIMEApplicationJSON || strings.HasSuffix(mt, "+json"))
+}
+
+// HasLoneSurrogate reports whether raw JSON holds a \uXXXX escape of a UTF-16 surrogate that is
+// not part of a high-low pair.
+func HasLoneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 >= len(raw) || raw[i+1] != 'u' {
+			i++ // an escaped character: skip it (it may be a backslash)
+			continue
+		}
+		r, ok := hex4(raw, i+2)
+		if !ok {
+			continue
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true // a low surrogate with no high one before it
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+7 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
+				if lo, ok := hex4(raw, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+					i += 11
+					continue
+				}
+			}
+			return true
+		}
+		i += 5
+	}
+	return false
+}
+
+func hex4(raw []byte, at int) (rune, bool) {
+	if at+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, b := range raw[at : at+4] {
+		var v byte
+		switch {
+		case b >= '0' && b <= '9':
+			v = b - '0'
+		case b >= 'a' && b <= 'f':
+			v = b - 'a' + 10
+		case b >= 'A' && b <= 'F':
+			v = b - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(v)
+	}
+	return r, true
 }
 
 // Validate checks v's `validate` tags.

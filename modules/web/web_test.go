@@ -98,6 +98,9 @@ func TestDecode_rejectsBadInputNamingTheField(t *testing.T) {
 		{"missing required", `{"count":1}`, "name"},
 		{"too long", `{"name":"abcdefgh"}`, "name"},
 		{"out of range", `{"name":"a","count":-1}`, "count"},
+		{"lone low surrogate", `{"name":"a\udcff"}`, "body"},
+		{"lone high surrogate", `{"name":"\ud800x"}`, "body"},
+		{"high surrogate at the end", `{"name":"\uD83D"}`, "body"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +113,7 @@ func TestDecode_rejectsBadInputNamingTheField(t *testing.T) {
 				return c.SendStatus(204)
 			})
 			req := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
 			resp, err := f.Test(req, -1)
 			if err != nil {
 				t.Fatal(err)
@@ -165,5 +169,61 @@ func TestRender_mapsEveryCategory(t *testing.T) {
 	}
 	if _, body := web.Render(apierr.Unavailable("redis", errors.New("dial tcp 10.0.0.1"))); strings.Contains(body.Error.Message, "10.0.0.1") {
 		t.Errorf("unavailable leaks its cause: %q", body.Error.Message)
+	}
+}
+
+func TestHasLoneSurrogate(t *testing.T) {
+	cases := []struct {
+		raw  string
+		want bool
+	}{
+		{`"plain"`, false},
+		{`"\ud83d\ude00"`, false}, // a proper pair (an emoji)
+		{`"\u00e9\u0041"`, false},
+		{`"\\udcff"`, false}, // an escaped backslash, then text
+		{`"\udcff"`, true},
+		{`"\ud83d"`, true},
+		{`"\ud83d\u0041"`, true},
+		{`"\ud83dx\ude00"`, true},
+		{`"\ude00\ud83d"`, true},
+	}
+	for _, c := range cases {
+		if got := web.HasLoneSurrogate([]byte(c.raw)); got != c.want {
+			t.Errorf("%s: %v, want %v", c.raw, got, c.want)
+		}
+	}
+}
+
+// JSON routes take JSON: a body sent as another media type (or none) is 415 in the error shape.
+func TestDecode_refusesBodiesThatAreNotJSONWith415(t *testing.T) {
+	f := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(discardLogger())})
+	f.Post("/", func(c *fiber.Ctx) error {
+		var in struct {
+			Name string `json:"name"`
+		}
+		if err := web.Decode(c, &in); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
+	})
+	for _, c := range []struct {
+		ctype string
+		want  int
+	}{
+		{"", 415}, {"text/plain", 415}, {"application/x-www-form-urlencoded", 415},
+		{"application/json", 204}, {"application/json; charset=utf-8", 204}, {"Application/JSON", 204}, {"application/merge-patch+json", 204},
+	} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(`{"name":"a"}`))
+		if c.ctype != "" {
+			req.Header.Set("Content-Type", c.ctype)
+		}
+		resp, err := f.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != c.want || (c.want == 415 && !strings.Contains(string(b), `"code":"unsupported_media_type"`)) {
+			t.Errorf("Content-Type %q: %d %s, want %d", c.ctype, resp.StatusCode, b, c.want)
+		}
 	}
 }
