@@ -154,3 +154,50 @@ func TestEdge_securityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// Issue 14: names took control characters and bidirectional overrides (a board called
+// "invoice\u202egpj.exe" reads as "invoiceexe.jpg"), and board names of only white space. One
+// rule now refuses them in every name, display name and description, naming the field.
+func TestEdge_everyNameRefusesControlAndBidiCharacters(t *testing.T) {
+	w, k := btSetup(t)
+	env := w.env
+	admin := w.a.Admin.Token
+	img := btImageID(t, btUpload(t, env, k.owner.Token, "msa/suit", nil, bdPNG(3, 3), nil))
+	const rlo, esc, c1 = "\u202e", "\u001b[31m", "\u0085"
+	cases := []struct {
+		name, method, path, token string
+		body                      any
+		field                     string
+	}{
+		{"workspace name", http.MethodPost, "/api/v1/workspaces", admin, map[string]any{"name": "a" + rlo + "b", "slug": "bidi"}, "name"},
+		{"workspace short name", http.MethodPatch, "/api/v1/workspaces/msa", admin, map[string]any{"short_name": "x" + esc}, "short_name"},
+		{"workspace description", http.MethodPatch, "/api/v1/workspaces/msa", admin, map[string]any{"description": "x" + c1}, "description"},
+		{"board name of white space", http.MethodPost, "/api/v1/workspaces/msa~suit/boards", admin, map[string]any{"name": " \t "}, "name"},
+		{"board name", http.MethodPost, "/api/v1/workspaces/msa~suit/boards", admin, map[string]any{"name": "invoice" + rlo + "gpj.exe"}, "name"},
+		{"board description", http.MethodPost, "/api/v1/workspaces/msa~suit/boards", admin, map[string]any{"name": "ok", "description": esc}, "description"},
+		{"image name", http.MethodPatch, "/api/v1/images/" + img.String(), admin, map[string]any{"name": "a" + rlo}, "name"},
+		{"image name of white space", http.MethodPatch, "/api/v1/images/" + img.String(), admin, map[string]any{"name": "   "}, "name"},
+		{"group name", http.MethodPost, "/api/v1/groups", admin, map[string]any{"name": "g" + c1}, "name"},
+		{"role description", http.MethodPost, "/api/v1/roles", admin, map[string]any{"name": "bidi", "description": rlo, "permissions": []string{"workspace:read"}}, "description"},
+		{"profile name", http.MethodPost, "/api/v1/profiles", admin, map[string]any{"type": "quota", "name": "p" + rlo, "settings": map[string]any{}}, "name"},
+		{"token name", http.MethodPost, "/api/v1/me/tokens", admin, map[string]any{"name": "t" + esc}, "name"},
+		{"user display name", http.MethodPost, "/api/v1/users", admin, map[string]any{"email": "bidi@x.test", "password": apptest.Password, "display_name": "\u2066Ann"}, "display_name"},
+		{"user display name change", http.MethodPatch, "/api/v1/users/" + w.target.ID.String(), admin, map[string]any{"display_name": "Ann" + c1}, "display_name"},
+		{"tenant name", http.MethodPost, "/api/v1/tenants", "", map[string]any{"name": "Acme" + rlo, "slug": apptest.NewSlug("b"),
+			"admin": map[string]any{"email": "a@b.test", "password": apptest.Password}}, "name"},
+		{"tenant admin display name", http.MethodPost, "/api/v1/tenants", "", map[string]any{"name": "Acme", "slug": apptest.NewSlug("b"),
+			"admin": map[string]any{"email": "a@b.test", "password": apptest.Password, "display_name": "A" + esc}}, "admin.display_name"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			btErr(t, env.Do(c.method, c.path, c.token, c.body), http.StatusBadRequest, "invalid", c.field)
+		})
+	}
+	// The upload's name field (multipart) follows the same rule.
+	r := env.Do(http.MethodPost, "/api/v1/workspaces/msa~suit/images", k.owner.Token,
+		btFormOf("x.png", bdPNG(3, 3), map[string]string{"name": "photo" + rlo + "gnp.exe"}))
+	btErr(t, r, http.StatusBadRequest, "invalid", "name")
+	// Ordinary names in any script, with a tab where one may be, still go through.
+	btMust(t, env.Do(http.MethodPost, "/api/v1/workspaces/msa~suit/boards", admin, map[string]any{"name": "Ünïcödé 名前 🚀",
+		"description": "two\nlines"}), http.StatusCreated)
+}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -202,9 +201,9 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 		// checked before any decoding, and again in the transaction that writes the row.
 		return View{}, err
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 255 || strings.ContainsRune(name, 0) || !utf8.ValidString(name) {
-		return View{}, apierr.Invalid("name", "must be 1 to 255 characters of valid UTF-8")
+	name, err = web.CheckName("name", name, 255)
+	if err != nil {
+		return View{}, err
 	}
 	meta, err := metadataOf(up.Metadata)
 	if err != nil {
@@ -375,9 +374,9 @@ func (s *Service) Patch(ctx context.Context, id uuid.UUID, in PatchInput) (View,
 		}
 		fields := map[string]any{"updated_at": gorm.Expr("CURRENT_TIMESTAMP")}
 		if in.Name != nil {
-			name := strings.TrimSpace(*in.Name)
-			if name == "" || strings.ContainsRune(name, 0) {
-				return apierr.Invalid("name", "must be 1 to 255 characters")
+			name, err := web.CheckName("name", *in.Name, 255)
+			if err != nil {
+				return err
 			}
 			fields["name"] = name
 		}

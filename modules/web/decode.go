@@ -40,6 +40,12 @@ func Validator() *validator.Validate {
 		_ = validate.RegisterValidation("slug", func(fl validator.FieldLevel) bool {
 			return SlugPattern.MatchString(fl.Field().String())
 		})
+		_ = validate.RegisterValidation("name", func(fl validator.FieldLevel) bool {
+			return SafeName(fl.Field().String())
+		})
+		_ = validate.RegisterValidation("text", func(fl validator.FieldLevel) bool {
+			return SafeText(fl.Field().String())
+		})
 	})
 	return validate
 }
@@ -176,6 +182,10 @@ func reason(fe validator.FieldError) string {
 		return "must be one of: " + fe.Param()
 	case "slug":
 		return "must match " + SlugPattern.String()
+	case "name":
+		return NameRule
+	case "text":
+		return "must not hold control or bidirectional-override characters"
 	case "gte":
 		return "must be at least " + fe.Param()
 	case "lte":

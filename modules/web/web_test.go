@@ -227,3 +227,34 @@ func TestDecode_refusesBodiesThatAreNotJSONWith415(t *testing.T) {
 		}
 	}
 }
+
+func TestSafeName_oneRuleForEveryName(t *testing.T) {
+	for _, c := range []struct {
+		s          string
+		name, text bool
+	}{
+		{"Andromeda", true, true},
+		{"Ünïcödé 名前 🚀", true, true},
+		{"tab\tseparated", true, true},
+		{"two\nlines", false, true},
+		{"   ", false, true},
+		{"\u00a0\u3000", false, true}, // only (non-breaking, ideographic) spaces
+		{"bell\a", false, false},
+		{"nul\x00", false, false},
+		{"del\x7f", false, false},
+		{"c1\u0085", false, false},
+		{"c1\u009b[2J", false, false},
+		{"invoice\u202egpj.exe", false, false}, // right-to-left override
+		{"iso\u2066late", false, false},
+		{"mark\u200f", false, false},
+		{"line\u2028sep", false, true},
+		{"bad\xffutf8", false, false},
+	} {
+		if got := web.SafeName(c.s); got != c.name {
+			t.Errorf("SafeName(%q) = %v, want %v", c.s, got, c.name)
+		}
+		if got := web.SafeText(c.s); got != c.text {
+			t.Errorf("SafeText(%q) = %v, want %v", c.s, got, c.text)
+		}
+	}
+}
