@@ -100,6 +100,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Roles = roles.NewService(db, enforcer, a.Audit)
 	a.Groups = groups.NewService(db, enforcer, a.Audit, a.Users)
 	a.Tenants = tenants.NewService(db, a.Users, cfg.SignupEnabled)
+	a.Tenants.SetSignUpLimit(redis_rate.NewLimiter(broker.Redis()), cfg.SignupLimitPerAddress, cfg.SignupLimitWindow)
 	a.Workspaces = workspaces.NewService(db, enforcer, a.Audit, log)
 	a.Authz.RegisterObject(authz.KindWorkspace, authz.WorkspaceObjects(a.Workspaces))
 	a.Profiles = profiles.NewService(db, enforcer, a.Workspaces, a.Audit)
