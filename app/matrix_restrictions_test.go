@@ -50,3 +50,28 @@ func init() {
 		},
 		want: expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized})})
 }
+
+// Explain on boards and images (issue 14): the caller asks about themselves; the object is looked
+// up as the caller, so whoever cannot read it gets 404 like for none, and the other tenant too.
+func init() {
+	privateBoard := func(t *testing.T, w *world, _ actor) string {
+		k := bdKitOf(t, w)
+		b := k.cached("explain-private", func() any { return k.board(t, anonymous, bdSpec{}) }).(bdBoard)
+		return matrixExplain("", "board:update", "board:"+b.ID.String())
+	}
+	sharedImage := func(t *testing.T, w *world, _ actor) string {
+		k := bdKitOf(t, w)
+		b := k.cached("explain-shared", func() any { return k.board(t, anonymous, bdSpec{visibility: "shared", images: true}) }).(bdBoard)
+		return matrixExplain("", "image:delete", "image:"+b.CreatorImage.String())
+	}
+	registerRows(
+		matrixRow{route: "GET /api/v1/authz/explain", name: "oneself on a private board of msa/suit (its readers: admins, the auditor)",
+			path: privateBoard,
+			want: expect(http.StatusNotFound, map[actor]int{anonymous: http.StatusUnauthorized, tenantAdmin: http.StatusOK,
+				wsAdmin: http.StatusOK, parentAdmin: http.StatusOK, auditor: http.StatusOK})},
+		matrixRow{route: "GET /api/v1/authz/explain", name: "oneself on an image of a shared board of msa/suit (its readers)",
+			path: sharedImage,
+			want: expect(http.StatusOK, map[actor]int{anonymous: http.StatusUnauthorized, member: http.StatusNotFound,
+				otherTenant: http.StatusNotFound, expired: http.StatusNotFound})},
+	)
+}
