@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
@@ -69,7 +70,7 @@ func Decode(c *fiber.Ctx, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
+		return decodeError(err, dst, body)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apierr.Invalid("body", "unexpected data after the JSON value")
@@ -195,7 +196,7 @@ func reason(fe validator.FieldError) string {
 	}
 }
 
-func decodeError(err error) error {
+func decodeError(err error, dst any, body []byte) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -206,15 +207,85 @@ func decodeError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return apierr.Invalid(field, "must be a "+typ.Type.String())
+		return apierr.Invalid(field, "must be "+jsonKind(typ.Type))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return apierr.Invalid("body", "malformed JSON: unexpected end")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return apierr.Invalid(name, "unknown field")
-	default:
-		return apierr.Invalid("body", "malformed JSON")
 	}
+	// A value's own parser refused it (a time, a UUID): find the field, and say what it must be
+	// rather than repeat the parser's text.
+	if field, t, ok := locate(dst, body); ok {
+		return apierr.Invalid(field, "must be "+jsonKind(t))
+	}
+	return apierr.Invalid("body", "malformed JSON")
+}
+
+var (
+	timeType = reflect.TypeOf(time.Time{})
+	uuidType = reflect.TypeOf(uuid.UUID{})
+)
+
+// jsonKind says, for the caller, what JSON a Go type takes: never the Go type's name.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == timeType:
+		return "a time in RFC 3339 form, e.g. 2030-01-02T15:04:05Z"
+	case t == uuidType:
+		return "a UUID"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a valid value"
+}
+
+// locate finds the top-level field of dst (a pointer to a struct) whose value in body does not
+// decode, and the field's type.
+func locate(dst any, body []byte) (string, reflect.Type, bool) {
+	v := reflect.ValueOf(dst)
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return "", nil, false
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return "", nil, false
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		raw, ok := fields[name]
+		if !ok || name == "-" || !f.IsExported() {
+			continue
+		}
+		if json.Unmarshal(raw, reflect.New(f.Type).Interface()) != nil {
+			return name, f.Type, true
+		}
+	}
+	return "", nil, false
 }
 
 // ParamUUID reads a path parameter that must be a UUID. A malformed id can name nothing, so it

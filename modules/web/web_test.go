@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/web"
@@ -255,6 +257,44 @@ func TestSafeName_oneRuleForEveryName(t *testing.T) {
 		}
 		if got := web.SafeText(c.s); got != c.text {
 			t.Errorf("SafeText(%q) = %v, want %v", c.s, got, c.text)
+		}
+	}
+}
+
+// Issue 14: a bad expires_at answered "malformed JSON" about the body, and a wrong type named
+// the Go type ("must be a int"). The field at fault is named and the reason speaks JSON.
+func TestDecode_badValuesNameTheirFieldNeverAGoType(t *testing.T) {
+	type input struct {
+		ExpiresAt *time.Time `json:"expires_at"`
+		ID        uuid.UUID  `json:"id"`
+		Count     int        `json:"count"`
+		Tags      []string   `json:"tags"`
+	}
+	f := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(discardLogger())})
+	f.Post("/", func(c *fiber.Ctx) error {
+		var in input
+		if err := web.Decode(c, &in); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
+	})
+	for _, c := range []struct{ body, field, reason string }{
+		{`{"expires_at":"tomorrow"}`, "expires_at", "RFC 3339"},
+		{`{"id":"nope"}`, "id", "a UUID"},
+		{`{"count":"many"}`, "count", "a whole number"},
+		{`{"count":1.5}`, "count", "a whole number"},
+		{`{"tags":"a"}`, "tags", "an array"},
+	} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := f.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 400 || !strings.Contains(string(b), `"field":"`+c.field+`"`) || !strings.Contains(string(b), c.reason) ||
+			strings.Contains(string(b), "time.Time") || strings.Contains(string(b), "int\"") || strings.Contains(string(b), "parsing") {
+			t.Errorf("%s: %d %s, want 400 naming %s (%s)", c.body, resp.StatusCode, b, c.field, c.reason)
 		}
 	}
 }
