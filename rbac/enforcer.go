@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -210,7 +211,8 @@ func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, act
 		return Scope{}, err
 	}
 	rm := tp.ce.GetRoleManager()
-	markers := map[string]bool{Root: true}
+	// markers: node → whether the user holds a role carrying the action right there.
+	markers := map[string]bool{Root: false}
 	for _, p := range policies {
 		role := p[1]
 		if ok, _ := tp.ce.GetNamedRoleManager("g2").HasLink(role, string(action), tp.dom); !ok {
@@ -233,14 +235,20 @@ func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, act
 		}
 	}
 	for n := range tp.access {
-		markers[n] = true
+		if _, ok := markers[n]; !ok {
+			markers[n] = false
+		}
 	}
 	sub := UserSubject(userID)
 	var scope Scope
-	for n := range markers {
-		ok, err := tp.ce.Enforce(sub, tp.dom, n, string(action))
-		if err != nil {
-			return Scope{}, err
+	for n, granted := range markers {
+		// A node where the action is granted and no access profile bears on it is readable
+		// without asking; the root with no grant of its own has nothing above it.
+		ok := granted && !tp.profileBears(n, action)
+		if !ok && (granted || n != Root) {
+			if ok, err = tp.ce.Enforce(sub, tp.dom, n, string(action)); err != nil {
+				return Scope{}, err
+			}
 		}
 		if n == Root {
 			scope.All = ok
@@ -405,6 +413,25 @@ func (tp *tenantPolicy) effectiveAccess(node string) (accessAssignment, string, 
 		n = parent
 	}
 	return accessAssignment{}, "", false
+}
+
+// profileBears reports whether the access profile in force on the node can take the action
+// away from anyone there (read_only for a change, or the action denied to some role).
+func (tp *tenantPolicy) profileBears(node string, act Action) bool {
+	as, _, ok := tp.effectiveAccess(node)
+	if !ok {
+		return false
+	}
+	s := as.Settings.Data()
+	if s.ReadOnly && !act.ReadOnly() {
+		return true
+	}
+	for _, denied := range s.Deny {
+		if slices.Contains(denied, act) {
+			return true
+		}
+	}
+	return false
 }
 
 // profileAllows is the model's profileAllows(sub, obj, role, act): the access profile in force
