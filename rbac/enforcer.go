@@ -427,7 +427,7 @@ func (tp *tenantPolicy) profileBears(node string, act Action) bool {
 		return true
 	}
 	for _, denied := range s.Deny {
-		if slices.Contains(denied, act) {
+		if slices.ContainsFunc(denied, func(d Action) bool { return d == act || d.Implies(act) }) {
 			return true
 		}
 	}
@@ -459,7 +459,7 @@ func (tp *tenantPolicy) accessVerdict(sub, node, role string, act Action) string
 		return "read_only"
 	}
 	for _, denied := range s.Deny[role] {
-		if denied == act {
+		if denied == act || denied.Implies(act) {
 			return "denied for role " + role
 		}
 	}

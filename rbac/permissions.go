@@ -97,6 +97,21 @@ func (a Action) ReadOnly() bool {
 	return verb == "read" || verb == "explain"
 }
 
+// Implies reports whether holding a includes act beside a itself. board:admin is everything a
+// board owner can on every board (and image) of the subtree, so it includes the per-object
+// actions that came after it: an access profile that takes board:admin from a role takes those
+// too, as it did before they existed.
+func (a Action) Implies(act Action) bool {
+	if a != BoardAdmin {
+		return false
+	}
+	switch act {
+	case BoardUpdate, BoardDelete, BoardMembers, BoardPublish, ImageUpdate, ImageDelete:
+		return true
+	}
+	return false
+}
+
 // Known reports whether the action is one the product defines.
 func (a Action) Known() bool { return known[a] }
 
