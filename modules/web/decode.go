@@ -249,7 +249,7 @@ func jsonKind(t reflect.Type) string {
 	case reflect.Float32, reflect.Float64:
 		return "a number"
 	case reflect.Slice, reflect.Array:
-		return "an array"
+		return "an array whose items are each " + jsonKind(t.Elem())
 	case reflect.Map, reflect.Struct:
 		return "an object"
 	}

@@ -265,10 +265,11 @@ func TestSafeName_oneRuleForEveryName(t *testing.T) {
 // the Go type ("must be a int"). The field at fault is named and the reason speaks JSON.
 func TestDecode_badValuesNameTheirFieldNeverAGoType(t *testing.T) {
 	type input struct {
-		ExpiresAt *time.Time `json:"expires_at"`
-		ID        uuid.UUID  `json:"id"`
-		Count     int        `json:"count"`
-		Tags      []string   `json:"tags"`
+		ExpiresAt *time.Time  `json:"expires_at"`
+		ID        uuid.UUID   `json:"id"`
+		Count     int         `json:"count"`
+		Tags      []string    `json:"tags"`
+		IDs       []uuid.UUID `json:"ids"`
 	}
 	f := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(discardLogger())})
 	f.Post("/", func(c *fiber.Ctx) error {
@@ -283,7 +284,8 @@ func TestDecode_badValuesNameTheirFieldNeverAGoType(t *testing.T) {
 		{`{"id":"nope"}`, "id", "a UUID"},
 		{`{"count":"many"}`, "count", "a whole number"},
 		{`{"count":1.5}`, "count", "a whole number"},
-		{`{"tags":"a"}`, "tags", "an array"},
+		{`{"tags":"a"}`, "tags", "an array whose items are each a string"},
+		{`{"ids":["x"]}`, "ids", "an array whose items are each a UUID"},
 	} {
 		req := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
 		req.Header.Set("Content-Type", "application/json")
