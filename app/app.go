@@ -111,6 +111,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Roles = roles.NewService(db, enforcer, a.Audit)
 	a.Groups = groups.NewService(db, enforcer, a.Audit, a.Users)
 	a.Tenants = tenants.NewService(db, a.Users, cfg.SignupEnabled)
+	a.Tenants.SetSignUpLimit(redis_rate.NewLimiter(broker.Redis()), cfg.SignupLimitPerAddress, cfg.SignupLimitWindow)
 	a.Workspaces = workspaces.NewService(db, enforcer, a.Audit, log)
 	a.Authz.RegisterObject(authz.KindWorkspace, authz.WorkspaceObjects(a.Workspaces))
 	a.Profiles = profiles.NewService(db, enforcer, a.Workspaces, a.Audit)
@@ -120,6 +121,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	}, log)
 	a.Users.SetSessions(a.Auth)
 	a.Tokens = tokens.NewService(db, enforcer, a.Users, a.Audit, tokens.Config{Retention: cfg.TokenLogRetention}, log)
+	a.Users.SetSessions(a.Tokens)
 	a.TokenLog = tokens.NewLogger(db, log, tokens.LoggerConfig{})
 	a.Events = events.NewHub(broker.Redis(), enforcer, liveness{a.Auth, a.Tokens}, events.Config{
 		Heartbeat: cfg.EventsHeartbeat, LivenessInterval: cfg.EventsLivenessInterval,
@@ -145,6 +147,8 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		images.Limits{MaxBytes: cfg.UploadMaxBytes, MaxPixels: cfg.UploadMaxPixels, MaxSide: cfg.UploadMaxSide}, a.Audit, log)
 	a.Boards.SetImages(a.Images)
 	a.Images.SetEnqueuer(a.Jobs)
+	a.Authz.RegisterExplainer("board", a.Boards.Explain)
+	a.Authz.RegisterExplainer("image", a.Images.Explain)
 	a.Images.SetPrivacy(a.Profiles)
 	// Images first: a cascading workspace delete removes them before their boards.
 	a.Workspaces.RegisterContents("images", a.Images.Contents())

@@ -57,6 +57,7 @@ func NewServer(a *App) *Server {
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 	})
+	web.Edge(f, a.Log)
 	metrics := newHTTPMetrics()
 	f.Use(requestid.New(requestid.Config{Header: web.RequestIDHeader, Generator: newRequestID}))
 	f.Use(web.ClientIPMiddleware(a.Cfg.TrustedProxies))

@@ -45,6 +45,10 @@ type Config struct {
 	LoginLimitPerAddress int           `env:"LOGIN_LIMIT_PER_ADDRESS" envDefault:"50"`
 	LoginLimitWindow     time.Duration `env:"LOGIN_LIMIT_WINDOW" envDefault:"15m"`
 
+	// Anonymous sign-ups allowed per client address and window.
+	SignupLimitPerAddress int           `env:"SIGNUP_LIMIT_PER_ADDRESS" envDefault:"5"`
+	SignupLimitWindow     time.Duration `env:"SIGNUP_LIMIT_WINDOW" envDefault:"1h"`
+
 	// Argon2id memory in KiB; lowered in tests, never below OWASP's 19 MiB in production.
 	PasswordHashMemoryKiB uint32 `env:"PASSWORD_HASH_MEMORY_KIB" envDefault:"65536"`
 

@@ -126,3 +126,74 @@ func stringsOf(t *testing.T, db *sql.DB, q string, args ...any) []string {
 	}
 	return out
 }
+
+// TestUp_0012_builtinRolesGainBoardAndImageActions: a tenant on the schema of version 9 (board
+// and image actions board:create, board:admin, board:read, image:create) gets, from 0012, the
+// per-object-type actions on its built-in admin (all of them) and auditor (image:read), in the
+// roles' rows and the casbin rules; editors and viewers, and custom roles, gain nothing.
+func TestUp_0012_builtinRolesGainBoardAndImageActions(t *testing.T) {
+	t.Parallel()
+	open := map[string]func(*testing.T) *tenancy.DB{
+		string(tenancy.Postgres): emptyPostgres,
+		string(tenancy.SQLite):   emptySQLite,
+	}
+	added := map[string][]string{
+		rbac.RoleAdmin:   {"board:delete", "board:members", "board:publish", "board:update", "image:delete", "image:read", "image:update"},
+		rbac.RoleAuditor: {"image:read"},
+		rbac.RoleEditor:  nil,
+		rbac.RoleViewer:  nil,
+	}
+	v9 := map[string][]string{
+		rbac.RoleAdmin:   {"board:admin", "board:create", "board:read", "image:create", "workspace:read"},
+		rbac.RoleAuditor: {"board:read", "workspace:read"},
+		rbac.RoleEditor:  {"board:create", "image:create", "workspace:read"},
+		rbac.RoleViewer:  {"workspace:read"},
+	}
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			db := sqlOf(t, open[dialect](t))
+			ctx := context.Background()
+			if err := migrations.UpTo(ctx, db, dialect, 9); err != nil {
+				t.Fatal(err)
+			}
+			tenant := uuid.New()
+			mustExec(t, db, `INSERT INTO tenants (id, slug, name) VALUES ($1, 'v9-tenant', 'V9')`, tenant.String())
+			for role, perms := range v9 {
+				raw, _ := json.Marshal(perms)
+				mustExec(t, db, `INSERT INTO roles (tenant_id, id, name, builtin, permissions) VALUES ($1, $2, $3, true, $4)`,
+					tenant.String(), uuid.NewString(), role, string(raw))
+				for _, p := range perms {
+					mustExec(t, db, `INSERT INTO casbin_rule (ptype, v0, v1, v2) VALUES ('g2', $1, $2, $3)`, role, p, tenant.String())
+				}
+			}
+			mustExec(t, db, `INSERT INTO roles (tenant_id, id, name, builtin, permissions) VALUES ($1, $2, 'admin-lookalike', false, '["board:admin"]')`,
+				tenant.String(), uuid.NewString())
+			if _, err := migrations.Up(ctx, db, dialect); err != nil {
+				t.Fatal(err)
+			}
+			for role, before := range v9 {
+				want := slices.Sorted(slices.Values(append(append([]string{}, before...), added[role]...)))
+				var raw string
+				if err := db.QueryRowContext(ctx, `SELECT permissions FROM roles WHERE tenant_id = $1 AND name = $2`,
+					tenant.String(), role).Scan(&raw); err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				if err := json.Unmarshal([]byte(raw), &got); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s permissions: got %v, want %v", role, got, want)
+				}
+				rules := stringsOf(t, db, `SELECT v1 FROM casbin_rule WHERE ptype = 'g2' AND v0 = $1 AND v2 = $2 ORDER BY v1`, role, tenant.String())
+				if !slices.Equal(rules, want) {
+					t.Errorf("%s rules: got %v, want %v", role, rules, want)
+				}
+			}
+			if rules := stringsOf(t, db, `SELECT v1 FROM casbin_rule WHERE ptype = 'g2' AND v0 = 'admin-lookalike' AND v2 = $1`, tenant.String()); len(rules) != 0 {
+				t.Errorf("a custom role gained rules: %v", rules)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,14 +231,22 @@ func (e *Enforcer) Holds(ctx context.Context, tenantID, userID uuid.UUID, node s
 	return false, nil
 }
 
-// Scope is what a listing may show: everything in the tenant, or the subtrees of Nodes.
+// Scope is what a listing may show: a node is visible when the nearest of the scope's nodes on
+// its path up to the root is one of Nodes, or when there is none and All is set. Except lists
+// the nodes where reading stops again (an access profile takes the action away there) — until
+// a deeper node of Nodes gives it back.
 type Scope struct {
-	All   bool
-	Nodes []uuid.UUID // workspace ids whose subtrees are visible
+	All    bool
+	Nodes  []uuid.UUID // workspace ids whose subtrees are visible
+	Except []uuid.UUID // workspace ids whose subtrees are not, down to a deeper node of Nodes
 }
 
-// Readable returns the subtrees in which the user may do the (read) action: the listing filter
-// modules push into SQL. It comes from the loaded policy, not from loading rows to filter them.
+// Readable returns where the user may do the (read) action: the listing filter modules push
+// into SQL, so that listing agrees with reading. It comes from the loaded policy, not from
+// loading rows to filter them: whether a workspace is readable depends only on the grants on
+// its path and on the access profile nearest to it, so it is decided once at every node that
+// carries a grant of the user or an access profile (the markers), and a workspace follows the
+// nearest marker above it.
 func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, action Action) (Scope, error) {
 	tp, err := e.tenant(ctx, tenantID)
 	if err != nil {
@@ -248,8 +257,8 @@ func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, act
 		return Scope{}, err
 	}
 	rm := tp.ce.GetRoleManager()
-	seen := map[uuid.UUID]bool{}
-	var scope Scope
+	// markers: node → whether the user holds a role carrying the action right there.
+	markers := map[string]bool{Root: false}
 	for _, p := range policies {
 		role := p[1]
 		if ok, _ := tp.ce.GetNamedRoleManager("g2").HasLink(role, string(action), tp.dom); !ok {
@@ -267,15 +276,42 @@ func (e *Enforcer) Readable(ctx context.Context, tenantID, userID uuid.UUID, act
 				}
 			}
 			for _, n := range nodes {
-				if n == Root {
-					return Scope{All: true}, nil
-				}
-				if id, err := uuid.Parse(strings.TrimPrefix(n, "ws:")); err == nil && strings.HasPrefix(n, "ws:") && !seen[id] {
-					seen[id] = true
-					scope.Nodes = append(scope.Nodes, id)
-				}
+				markers[n] = true
 			}
 		}
+	}
+	for n := range tp.access {
+		if _, ok := markers[n]; !ok {
+			markers[n] = false
+		}
+	}
+	sub := UserSubject(userID)
+	var scope Scope
+	for n, granted := range markers {
+		// A node where the action is granted and no access profile bears on it is readable
+		// without asking; the root with no grant of its own has nothing above it.
+		ok := granted && !tp.profileBears(n, action)
+		if !ok && (granted || n != Root) {
+			if ok, err = tp.ce.Enforce(sub, tp.dom, n, string(action)); err != nil {
+				return Scope{}, err
+			}
+		}
+		if n == Root {
+			scope.All = ok
+			continue
+		}
+		id, err := uuid.Parse(strings.TrimPrefix(n, "ws:"))
+		if err != nil || !strings.HasPrefix(n, "ws:") {
+			continue
+		}
+		if ok {
+			scope.Nodes = append(scope.Nodes, id)
+		} else {
+			scope.Except = append(scope.Except, id)
+		}
+	}
+	if !scope.All && len(scope.Nodes) == 0 {
+		scope.Except = nil
 	}
 	return scope, nil
 }
@@ -489,6 +525,25 @@ func (tp *tenantPolicy) effectiveAccess(node string) (accessAssignment, string, 
 	return accessAssignment{}, "", false
 }
 
+// profileBears reports whether the access profile in force on the node can take the action
+// away from anyone there (read_only for a change, or the action denied to some role).
+func (tp *tenantPolicy) profileBears(node string, act Action) bool {
+	as, _, ok := tp.effectiveAccess(node)
+	if !ok {
+		return false
+	}
+	s := as.Settings.Data()
+	if s.ReadOnly && !act.ReadOnly() {
+		return true
+	}
+	for _, denied := range s.Deny {
+		if slices.ContainsFunc(denied, func(d Action) bool { return d == act || d.Implies(act) }) {
+			return true
+		}
+	}
+	return false
+}
+
 // profileAllows is the model's profileAllows(sub, obj, role, act): the access profile in force
 // on the object's node may make the subtree read-only (tenant admins excepted) or take actions
 // away from a role.
@@ -514,7 +569,7 @@ func (tp *tenantPolicy) accessVerdict(sub, node, role string, act Action) string
 		return "read_only"
 	}
 	for _, denied := range s.Deny[role] {
-		if denied == act {
+		if denied == act || denied.Implies(act) {
 			return "denied for role " + role
 		}
 	}

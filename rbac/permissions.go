@@ -41,15 +41,31 @@ const (
 	TokenRead   Action = "token:read"
 	TokenManage Action = "token:manage"
 
-	// BoardCreate creates boards in a workspace; BoardAdmin is "everything a board owner can" on
-	// every board of the subtree (tenant and workspace admins). Reading boards of a workspace
-	// follows workspace:read and board membership.
-	BoardCreate Action = "board:create"
-	BoardAdmin  Action = "board:admin"
-	// BoardRead reads every board and image of the subtree whatever its visibility (auditors).
-	BoardRead Action = "board:read"
-	// ImageCreate uploads images that belong to no board yet (uncategorised, the uploader's own).
+	// Boards and images, per object type (SPEC §4): each action held through a role on a node
+	// holds on every board (image) of the subtree, whatever its visibility. Board membership and
+	// image ownership stay the second source of rights (SPEC §6's table); a role adds to them.
+	//
+	// BoardRead reads every board of the subtree and its members (auditors); BoardCreate creates
+	// boards; BoardUpdate renames and describes any board and puts images on it (a board
+	// editor's rights on every board); BoardDelete deletes any board; BoardMembers sees and
+	// manages the members of any board (the owner excepted); BoardPublish sets visibility and
+	// publication. BoardAdmin is everything a board owner can on every board of the subtree,
+	// ownership transfer and moves included (tenant and workspace admins).
+	BoardRead    Action = "board:read"
+	BoardCreate  Action = "board:create"
+	BoardUpdate  Action = "board:update"
+	BoardDelete  Action = "board:delete"
+	BoardMembers Action = "board:members"
+	BoardPublish Action = "board:publish"
+	BoardAdmin   Action = "board:admin"
+	// ImageRead reads every image of the subtree, uncategorised ones included; ImageCreate uploads
+	// images (uncategorised: the uploader's own; onto a board, the board's add rights decide);
+	// ImageUpdate renames and stars any image; ImageDelete deletes any image or takes it off its
+	// board.
+	ImageRead   Action = "image:read"
 	ImageCreate Action = "image:create"
+	ImageUpdate Action = "image:update"
+	ImageDelete Action = "image:delete"
 
 	// WorkflowRead reads the workflows shared in a workspace (own and system workflows need no
 	// grant); WorkflowCreate saves new ones there. WorkflowUpdate and WorkflowDelete change or
@@ -80,7 +96,8 @@ var AllActions = []Action{
 	ProfileRead, ProfileManage,
 	AuditRead, AuthzExplain,
 	TokenRead, TokenManage,
-	BoardCreate, BoardAdmin, BoardRead, ImageCreate,
+	BoardRead, BoardCreate, BoardUpdate, BoardDelete, BoardMembers, BoardPublish, BoardAdmin,
+	ImageRead, ImageCreate, ImageUpdate, ImageDelete,
 	WorkflowRead, WorkflowCreate, WorkflowUpdate, WorkflowDelete,
 	QueueRead, QueueCreate, QueueUpdate, QueueDelete,
 }
@@ -98,6 +115,21 @@ var known = func() map[Action]bool {
 func (a Action) ReadOnly() bool {
 	_, verb, _ := strings.Cut(string(a), ":")
 	return verb == "read" || verb == "explain"
+}
+
+// Implies reports whether holding a includes act beside a itself. board:admin is everything a
+// board owner can on every board (and image) of the subtree, so it includes the per-object
+// actions that came after it: an access profile that takes board:admin from a role takes those
+// too, as it did before they existed.
+func (a Action) Implies(act Action) bool {
+	if a != BoardAdmin {
+		return false
+	}
+	switch act {
+	case BoardUpdate, BoardDelete, BoardMembers, BoardPublish, ImageUpdate, ImageDelete:
+		return true
+	}
+	return false
 }
 
 // Known reports whether the action is one the product defines.

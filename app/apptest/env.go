@@ -50,6 +50,7 @@ func Config(t testing.TB) configs.Config {
 	cfg.LogLevel = "error"
 	cfg.PasswordHashMemoryKiB = 1024
 	cfg.LoginLimitPerAddress = 1000
+	cfg.SignupLimitPerAddress = 1000
 	cfg.TrustedProxies = []string{"0.0.0.0", "127.0.0.1"}
 	return cfg
 }

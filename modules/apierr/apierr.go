@@ -18,9 +18,15 @@ const (
 	CodeNotFound     Code = "not_found"
 	CodeConflict     Code = "conflict"
 	CodeTooLarge     Code = "too_large"
-	CodeRateLimited  Code = "rate_limited"
-	CodeUnavailable  Code = "unavailable"
-	CodeInternal     Code = "internal"
+	// CodeUnsupportedMedia is a body in a format the route does not take (JSON routes: 415).
+	CodeUnsupportedMedia Code = "unsupported_media_type"
+	// CodeHeaderTooLarge is request headers over the server's buffer (431).
+	CodeHeaderTooLarge Code = "header_too_large"
+	// CodeMethodNotAllowed is an HTTP method the server does not serve (405).
+	CodeMethodNotAllowed Code = "method_not_allowed"
+	CodeRateLimited      Code = "rate_limited"
+	CodeUnavailable      Code = "unavailable"
+	CodeInternal         Code = "internal"
 )
 
 // Error is a categorised error with a message safe to show to the caller.
@@ -80,6 +86,9 @@ func Conflict(msg string) *Error { return &Error{Code: CodeConflict, Message: ms
 
 // TooLarge is a body or upload over its limit.
 func TooLarge(msg string) *Error { return &Error{Code: CodeTooLarge, Message: msg} }
+
+// UnsupportedMedia is a body sent as a media type the route does not take.
+func UnsupportedMedia(msg string) *Error { return &Error{Code: CodeUnsupportedMedia, Message: msg} }
 
 // RateLimited is too many attempts; retryAfter is in seconds.
 func RateLimited(retryAfter int) *Error {

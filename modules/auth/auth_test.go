@@ -449,3 +449,31 @@ func TestLogin_spoofedForwardedForDoesNotEscapeTheAddressLimit(t *testing.T) {
 		t.Fatalf("statuses %v: a spoofed left-hand X-Forwarded-For escaped the per-address limit", codes)
 	}
 }
+
+// Issue 14: the per-account login limit let an attacker lock a real user out: a few wrong
+// passwords from anywhere made the right password answer 429 from everywhere. Failures now count
+// per account and address: the attacker's address is stopped, the owner from theirs is not.
+func TestLogin_regression_anAttackerCannotLockTheOwnerOut(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *configs.Config) { c.LoginLimitPerAccount = 3 })
+	tn := env.SignUp(t)
+	email := "owner@" + tn.Slug + ".test"
+	createUser(t, env, tn, email, "editor")
+	attacker, owner := randomAddress(), randomAddress()
+	for range 3 {
+		wantError(t, loginFrom(env, attacker, tn.Slug, email, "guess"), http.StatusUnauthorized, "unauthorized")
+	}
+	for range 3 {
+		r := loginFrom(env, attacker, tn.Slug, email, "guess")
+		wantError(t, r, http.StatusTooManyRequests, "rate_limited")
+		wantRetryAfter(t, r, env.Cfg.LoginLimitWindow)
+	}
+	wantError(t, loginFrom(env, attacker, tn.Slug, email, apptest.Password), http.StatusTooManyRequests, "rate_limited")
+	// The owner, from their own address, mistypes once and then signs in.
+	wantError(t, loginFrom(env, owner, tn.Slug, email, "typo"), http.StatusUnauthorized, "unauthorized")
+	wantStatus(t, loginFrom(env, owner, tn.Slug, email, apptest.Password), http.StatusOK)
+	// Successful sign-ins spend no failure budget.
+	for range 5 {
+		wantStatus(t, loginFrom(env, owner, tn.Slug, email, apptest.Password), http.StatusOK)
+	}
+}

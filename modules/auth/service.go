@@ -36,6 +36,7 @@ type Tenants interface {
 // Limiter counts attempts in Redis, so the limits hold across API nodes.
 type Limiter interface {
 	Allow(ctx context.Context, key string, limit redis_rate.Limit) (*redis_rate.Result, error)
+	AllowN(ctx context.Context, key string, limit redis_rate.Limit, n int) (*redis_rate.Result, error)
 }
 
 // Config tunes the service.
@@ -114,10 +115,20 @@ type Tokens struct {
 }
 
 // Login checks a password. Wrong password, unknown e-mail and unknown or suspended tenant all
-// answer the same 401 after the same work; attempts are limited per account and per address.
+// answer the same 401 after the same work.
+//
+// The limits (issue 14: an attacker must not lock a real user out): every attempt counts
+// against the client address (PerAddress per window); failed attempts count against the account
+// *from that address* (PerAccount per window), checked before any hashing. After PerAccount
+// failures an address gets 429 for that account, even with the right password, until the
+// window lets one more through; the account's owner signing in from another address is not
+// limited by them. Guessing one password from many addresses is bounded by PerAddress per
+// address instead.
 func (s *Service) Login(ctx context.Context, in LoginInput, clientAddr string) (Tokens, error) {
 	account := strings.ToLower(strings.TrimSpace(in.Tenant)) + "/" + strings.ToLower(strings.TrimSpace(in.Email))
-	if err := s.limit(ctx, "login:acct:"+account, s.cfg.PerAccount); err != nil {
+	failures := "login:fail:" + account + "@" + clientAddr
+	spent, err := s.checkFailures(ctx, failures, s.cfg.PerAccount)
+	if err != nil {
 		return Tokens{}, err
 	}
 	if err := s.limit(ctx, "login:addr:"+clientAddr, s.cfg.PerAddress); err != nil {
@@ -137,6 +148,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput, clientAddr string) (
 	// CheckPassword spends the hashing time even for a zero user, so timing tells nothing.
 	if !s.users.CheckPassword(u, in.Password) || u.ID == uuid.Nil || u.Disabled {
 		s.log.InfoContext(ctx, "login refused", slog.String("tenant", in.Tenant), slog.String("addr", clientAddr))
+		if !spent {
+			if err := s.limit(ctx, failures, s.cfg.PerAccount); err != nil && !apierr.Is(err, apierr.CodeRateLimited) {
+				return Tokens{}, err
+			}
+		}
 		return Tokens{}, apierr.Unauthorized()
 	}
 	ctx = tenancy.WithTenant(ctx, tenantID)
@@ -200,11 +216,16 @@ func (s *Service) Refresh(ctx context.Context, raw string) (Tokens, error) {
 }
 
 // Logout revokes the session of the given refresh token (which must be the caller's), or every
-// session of the caller.
+// session of the caller. Sessions are a person's: a personal access token may not end them
+// (a leaked script token must not be able to sign its owner out everywhere); it revokes itself
+// through DELETE /me/tokens/{id}.
 func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
 	p, ok := tenancy.PrincipalFrom(ctx)
 	if !ok {
 		return apierr.Unauthorized()
+	}
+	if p.Kind != tenancy.CredentialSession {
+		return apierr.Forbidden("only an interactive session may end sessions; revoke a token with DELETE /api/v1/me/tokens/{id}")
 	}
 	ended := p.SessionID
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
@@ -273,6 +294,27 @@ func (s *Service) startSession(tx *gorm.DB, tenantID, userID, familyID uuid.UUID
 	}
 	return Tokens{AccessToken: access, RefreshToken: sec.String(), TokenType: "Bearer",
 		ExpiresIn: int(s.cfg.AccessTTL / time.Second)}, nil
+}
+
+// checkFailures refuses when the failure budget under key is spent, without spending any: a
+// look (a zero-cost request to the limiter), and only when that finds nothing left, a real
+// request for the answer's Retry-After. spent reports that the real request went through
+// (the window freed one meanwhile), so the caller does not count the attempt twice.
+func (s *Service) checkFailures(ctx context.Context, key string, n int) (spent bool, err error) {
+	if n <= 0 {
+		return false, nil
+	}
+	res, err := s.limiter.AllowN(ctx, key, redis_rate.Limit{Rate: n, Burst: n, Period: s.cfg.LimitWindow}, 0)
+	if err != nil {
+		return false, apierr.Unavailable("rate limiter", err)
+	}
+	if res.Remaining >= 1 {
+		return false, nil
+	}
+	if err := s.limit(ctx, key, n); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func (s *Service) limit(ctx context.Context, key string, n int) error {

@@ -8,7 +8,7 @@ import "github.com/atelier-hq/atelier/rbac"
 type Query struct {
 	Subject string `query:"subject" description:"a user id (or user:<id>); omitted: the caller"`
 	Action  string `query:"action" required:"true" description:"object_type:action, e.g. workspace:update"`
-	Object  string `query:"object" required:"true" description:"tenant, tenant:<id>, workspace:<id or path with ~>, or another registered kind"`
+	Object  string `query:"object" required:"true" description:"tenant, tenant:<id>, workspace:<id or path with ~>, board:<id>, image:<id>"`
 }
 
 // Answer is the decision and the path that decided it. Allowed always equals what the decision

@@ -28,7 +28,22 @@ type Relation struct {
 	// ReadOnly: an access profile makes the board's workspace read-only for the caller; no
 	// membership, ownership or visibility lets them write there.
 	ReadOnly bool
+	// Granted is what roles held on the board's workspace or above give on every board there,
+	// beside membership (SPEC §4: roles per object type).
+	Granted Granted
 }
+
+// Granted is a board right that comes from a role (board:update, board:delete, board:publish,
+// board:members) rather than from membership. Each holds on every board of the subtree the
+// role is granted on, whatever its visibility, and makes the board visible.
+type Granted struct {
+	Update  bool // rename, describe, put images on it
+	Delete  bool
+	Publish bool // visibility and publication
+	Members bool // see and manage members, the owner excepted
+}
+
+func (g Granted) any() bool { return g.Update || g.Delete || g.Publish || g.Members }
 
 // Op is an operation of SPEC §6's table.
 type Op int
@@ -38,13 +53,18 @@ const (
 	OpRead          Op = iota // read the board and its images
 	OpAddImages               // upload into, generate into, add own image
 	OpEditBoard               // name / description
-	OpOwn                     // visibility, publish, delete, transfer ownership
+	OpOwn                     // transfer ownership (and what only owners and admins do)
 	OpViewMembers             //
 	OpManageMembers           // add, remove, change roles (further limited by MayAddMember / MayRemoveMember)
+	OpPublish                 // set visibility, publish
+	OpDelete                  // delete the board
 )
 
 // owns reports whether the caller has the owner's powers.
 func (r Relation) owns() bool { return r.Admin || r.Role == RoleOwner }
+
+// managesMembers reports whether the caller manages members as an owner does.
+func (r Relation) managesMembers() bool { return r.owns() || r.Granted.Members }
 
 // Can is SPEC §6's table for board-level operations. Not being able to read means the board is
 // not visible (404); being able to read but not to do is 403.
@@ -55,18 +75,22 @@ func Can(r Relation, visibility string, op Op) bool {
 	}
 	switch op {
 	case OpRead:
-		return r.owns() || member || r.ReadAll || (r.WSMember && (visibility == Shared || visibility == Public))
+		return r.owns() || member || r.ReadAll || r.Granted.any() || (r.WSMember && (visibility == Shared || visibility == Public))
 	case OpAddImages:
-		return r.owns() || r.Role == RoleEditor || (r.WSMember && visibility == Public)
+		return r.owns() || r.Role == RoleEditor || r.Granted.Update || (r.WSMember && visibility == Public)
 	case OpEditBoard:
-		return r.owns() || r.Role == RoleEditor
+		return r.owns() || r.Role == RoleEditor || r.Granted.Update
 	case OpOwn:
 		return r.owns()
+	case OpPublish:
+		return r.owns() || r.Granted.Publish
+	case OpDelete:
+		return r.owns() || r.Granted.Delete
 	case OpViewMembers:
 		// Auditors read everything, members included.
-		return r.owns() || member || r.ReadAll
+		return r.managesMembers() || member || r.ReadAll
 	case OpManageMembers:
-		return r.owns() || r.Role == RoleEditor
+		return r.managesMembers() || r.Role == RoleEditor
 	}
 	return false
 }
@@ -76,7 +100,7 @@ func MayAddMember(r Relation, role string) bool {
 	if r.ReadOnly {
 		return false
 	}
-	if r.owns() {
+	if r.managesMembers() {
 		return role == RoleEditor || role == RoleViewer
 	}
 	return r.Role == RoleEditor && (role == RoleEditor || role == RoleViewer)
@@ -88,15 +112,16 @@ func MayRemoveMember(r Relation, targetRole string) bool {
 	if targetRole == RoleOwner || r.ReadOnly {
 		return false
 	}
-	if r.owns() {
+	if r.managesMembers() {
 		return true
 	}
 	return r.Role == RoleEditor && targetRole == RoleViewer
 }
 
-// MayChangeRole: only owners change roles, never to or from owner (that is a transfer).
+// MayChangeRole: only owners (and holders of board:members) change roles, never to or from
+// owner (that is a transfer).
 func MayChangeRole(r Relation, from, to string) bool {
-	return r.owns() && !r.ReadOnly && from != RoleOwner && to != RoleOwner
+	return r.managesMembers() && !r.ReadOnly && from != RoleOwner && to != RoleOwner
 }
 
 // MayChangeImage is the table's "update / delete an image" row for an image on the board:

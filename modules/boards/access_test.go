@@ -12,6 +12,11 @@ func TestCan_specTable(t *testing.T) {
 	outsider := Relation{}
 	// The tenant auditor reads every board (ReadAll) and is no workspace member for writing.
 	auditor := Relation{ReadAll: true}
+	librarian := Relation{Granted: Granted{Update: true}}
+	deleter := Relation{Granted: Granted{Delete: true}}
+	publisher := Relation{Granted: Granted{Publish: true}}
+	steward := Relation{Granted: Granted{Members: true}}
+	readOnlyLibrarian := Relation{Granted: Granted{Update: true}, ReadOnly: true}
 	type row struct {
 		op   Op
 		who  Relation
@@ -46,6 +51,27 @@ func TestCan_specTable(t *testing.T) {
 		{OpEditBoard, auditor, "auditor edits nothing", all(false)},
 		{OpOwn, auditor, "auditor owns nothing", all(false)},
 		{OpManageMembers, auditor, "auditor manages no members", all(false)},
+		{OpPublish, owner, "owner publishes", all(true)},
+		{OpPublish, editor, "editor does not publish", all(false)},
+		{OpDelete, owner, "owner deletes", all(true)},
+		{OpDelete, admin, "admin deletes", all(true)},
+		{OpDelete, editor, "editor does not delete", all(false)},
+		// Rights through a role on the workspace (SPEC §4), on every board whatever its visibility.
+		{OpRead, librarian, "board:update holder reads every board", all(true)},
+		{OpEditBoard, librarian, "board:update holder edits every board", all(true)},
+		{OpAddImages, librarian, "board:update holder adds to every board", all(true)},
+		{OpDelete, librarian, "board:update holder deletes none", all(false)},
+		{OpPublish, librarian, "board:update holder publishes none", all(false)},
+		{OpOwn, librarian, "board:update holder owns none", all(false)},
+		{OpDelete, deleter, "board:delete holder deletes every board", all(true)},
+		{OpEditBoard, deleter, "board:delete holder edits none", all(false)},
+		{OpPublish, publisher, "board:publish holder publishes every board", all(true)},
+		{OpOwn, publisher, "board:publish holder transfers no ownership", all(false)},
+		{OpManageMembers, steward, "board:members holder manages members", all(true)},
+		{OpViewMembers, steward, "board:members holder sees members", all(true)},
+		{OpAddImages, steward, "board:members holder adds no images", all(false)},
+		{OpEditBoard, readOnlyLibrarian, "a read-only profile stops role rights too", all(false)},
+		{OpRead, readOnlyLibrarian, "a read-only profile leaves reading", all(true)},
 	}
 	for _, r := range rows {
 		for vis, want := range r.want {

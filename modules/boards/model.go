@@ -70,15 +70,15 @@ type MemberView struct {
 
 // CreateInput creates a board.
 type CreateInput struct {
-	Name        string `json:"name" validate:"required,min=1,max=200"`
-	Description string `json:"description" validate:"max=2000"`
+	Name        string `json:"name" validate:"required,min=1,max=200,name"`
+	Description string `json:"description" validate:"max=2000,text"`
 	Visibility  string `json:"visibility" validate:"omitempty,oneof=private shared public"`
 }
 
 // UpdateInput changes a board; absent fields stay.
 type UpdateInput struct {
-	Name        *string `json:"name" validate:"omitempty,min=1,max=200"`
-	Description *string `json:"description" validate:"omitempty,max=2000"`
+	Name        *string `json:"name" validate:"omitempty,min=1,max=200,name"`
+	Description *string `json:"description" validate:"omitempty,max=2000,text"`
 	Visibility  *string `json:"visibility" validate:"omitempty,oneof=private shared public"`
 	Published   *bool   `json:"published"`
 	// OwnerID transfers ownership to another member (the old owner becomes an editor).

@@ -19,6 +19,9 @@ func Mount(r *web.Router, s *Service) {
 	r.Handle(web.Route{Method: "POST", Path: "/workspaces/:ws/boards", Access: web.Perm(string(rbac.BoardCreate)), Tag: "boards",
 		Summary: "Create a board (the caller becomes its owner)", Request: CreateInput{}, Response: View{}, Status: 201,
 		Errors: []int{403, 404}, Handler: h.create})
+	r.Handle(web.Route{Method: "GET", Path: "/me/boards", Access: web.AuthOnly(), Tag: "boards",
+		Summary: "Boards the caller is a member of, in every workspace (shared with me), with the caller's role on each",
+		Query:   web.PageQuery{}, Response: web.Page[View]{}, Handler: h.mine})
 	r.Handle(web.Route{Method: "GET", Path: "/boards/:id", Access: web.Perm("board:read"), Tag: "boards",
 		Summary: "A board (members; workspace members if shared or public; admins)", Response: View{},
 		Errors: []int{404}, Handler: h.get})
@@ -52,6 +55,18 @@ func (h handler) list(c *fiber.Ctx) error {
 		return err
 	}
 	rows, err := h.s.List(c.UserContext(), c.Params("ws"), page.After, page.Limit+1)
+	if err != nil {
+		return err
+	}
+	return c.JSON(web.NewPage(rows, page.Limit, func(v View) uuid.UUID { return v.ID }))
+}
+
+func (h handler) mine(c *fiber.Ctx) error {
+	page, err := web.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	rows, err := h.s.Mine(c.UserContext(), page.After, page.Limit+1)
 	if err != nil {
 		return err
 	}

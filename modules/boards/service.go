@@ -19,8 +19,8 @@ import (
 type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
-	RolesOn(ctx context.Context, tenantID, userID uuid.UUID, node string) ([]string, error)
-	ReadOnlyFor(ctx context.Context, tenantID, userID uuid.UUID, node string) (bool, error)
+	RightsOn(ctx context.Context, tenantID, userID uuid.UUID, node string) (rbac.Rights, error)
+	Explain(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (rbac.Explanation, error)
 }
 
 // Workspaces resolves a workspace reference the caller can see.
@@ -67,6 +67,21 @@ func (a Access) Can(op Op) bool { return Can(a.Relation, a.Board.Visibility, op)
 // Load returns the board and the caller's relation, or 404 when the caller cannot read it (a
 // board of another tenant or one the caller may not see is indistinguishable from none).
 func (s *Service) Load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (Access, error) {
+	a, err := s.Relate(ctx, tx, id)
+	if err != nil {
+		return Access{}, err
+	}
+	if !a.Can(OpRead) {
+		s.deny(ctx, "board:read", id, "not a member and the board is "+a.Board.Visibility)
+		return Access{}, apierr.NotFound("board")
+	}
+	return a, nil
+}
+
+// Relate returns the board and the caller's relation without deciding whether the caller may
+// read it (404 only when there is no such board in the tenant). For callers whose own rules may
+// make the board's contents visible (an image:read role); everyone else uses Load.
+func (s *Service) Relate(ctx context.Context, tx *gorm.DB, id uuid.UUID) (Access, error) {
 	b, err := s.store.get(tx, id)
 	if errors.Is(err, errNotFound) {
 		return Access{}, apierr.NotFound("board")
@@ -78,12 +93,7 @@ func (s *Service) Load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (Access, 
 	if err != nil {
 		return Access{}, err
 	}
-	a := Access{Board: b, Relation: rel}
-	if !a.Can(OpRead) {
-		s.deny(ctx, "board:read", b.ID, "not a member and the board is "+b.Visibility)
-		return Access{}, apierr.NotFound("board")
-	}
-	return a, nil
+	return Access{Board: b, Relation: rel}, nil
 }
 
 func (s *Service) relation(ctx context.Context, tx *gorm.DB, b Board) (Relation, error) {
@@ -91,55 +101,48 @@ func (s *Service) relation(ctx context.Context, tx *gorm.DB, b Board) (Relation,
 	if !ok {
 		return Relation{}, nil
 	}
-	st, err := s.standing(ctx, p, b.WorkspaceID)
+	rel, _, err := s.RelationFor(ctx, tx, b, p.TenantID, p.UserID)
+	return rel, err
+}
+
+// RelationFor is how the user stands to the board, and the rights their roles give on its
+// workspace.
+func (s *Service) RelationFor(ctx context.Context, tx *gorm.DB, b Board, tenantID, userID uuid.UUID) (Relation, rbac.Rights, error) {
+	rights, err := s.authz.RightsOn(ctx, tenantID, userID, rbac.WorkspaceNode(b.WorkspaceID))
 	if err != nil {
-		return Relation{}, err
+		return Relation{}, rbac.Rights{}, err
 	}
-	role, err := s.store.role(tx, b.ID, p.UserID)
-	if err != nil {
-		return Relation{}, err
+	rel := relationOf(rights)
+	if rel.Role, err = s.store.role(tx, b.ID, userID); err != nil {
+		return Relation{}, rbac.Rights{}, err
 	}
-	st.Role = role
-	return st, nil
+	return rel, rights, nil
 }
 
 // standing is how the caller stands to a workspace, membership of any board aside: admin over
-// it, member of it, reader of everything in it.
+// it, member of it, reader of everything in it, and the board rights its roles give — one walk
+// of the policy.
 func (s *Service) standing(ctx context.Context, p tenancy.Principal, wsID uuid.UUID) (Relation, error) {
-	node := rbac.WorkspaceNode(wsID)
-	admin, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.BoardAdmin)
+	r, err := s.authz.RightsOn(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(wsID))
 	if err != nil {
 		return Relation{}, err
 	}
-	wsRead, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.WorkspaceRead)
-	if err != nil {
-		return Relation{}, err
+	return relationOf(r), nil
+}
+
+// relationOf reads a board relation off the caller's rights on the board's workspace. The
+// tenant auditor reads the workspace (and every board, through ReadAll) but is no member of it:
+// "any workspace member" may add images to public boards, and the auditor changes nothing.
+// Membership is a role held on the workspace or above, other than the auditor's, that reads it.
+func relationOf(r rbac.Rights) Relation {
+	return Relation{
+		Admin:    r.Has(rbac.BoardAdmin),
+		WSMember: r.Has(rbac.WorkspaceRead) && r.Member(),
+		ReadAll:  r.Has(rbac.BoardRead),
+		ReadOnly: r.ReadOnly,
+		Granted: Granted{Update: r.Has(rbac.BoardUpdate), Delete: r.Has(rbac.BoardDelete),
+			Publish: r.Has(rbac.BoardPublish), Members: r.Has(rbac.BoardMembers)},
 	}
-	readAll, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.BoardRead)
-	if err != nil {
-		return Relation{}, err
-	}
-	// The tenant auditor reads the workspace (and every board, through ReadAll) but is no member
-	// of it: "any workspace member" may add images to public boards, and the auditor changes
-	// nothing. Membership is a role held on the workspace or above other than the auditor's.
-	wsMember := false
-	if wsRead {
-		roles, err := s.authz.RolesOn(ctx, p.TenantID, p.UserID, node)
-		if err != nil {
-			return Relation{}, err
-		}
-		for _, r := range roles {
-			if r != rbac.RoleAuditor {
-				wsMember = true
-				break
-			}
-		}
-	}
-	readOnly, err := s.authz.ReadOnlyFor(ctx, p.TenantID, p.UserID, node)
-	if err != nil {
-		return Relation{}, err
-	}
-	return Relation{Admin: admin, WSMember: wsMember, ReadAll: readAll, ReadOnly: readOnly}, nil
 }
 
 // Create makes a board in the workspace; the creator becomes its owner.
@@ -203,11 +206,35 @@ func (s *Service) List(ctx context.Context, wsRef string, after uuid.UUID, limit
 	var rows []listed
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		rows, err = s.store.listVisible(tx, ws.ID, p.UserID, st.Admin || st.ReadAll, st.WSMember, after, limit)
+		rows, err = s.store.listVisible(tx, ws.ID, p.UserID, st.Admin || st.ReadAll || st.Granted.any(), st.WSMember, after, limit)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list boards: %w", err)
+	}
+	out := make([]View, len(rows))
+	for i, b := range rows {
+		out[i] = b.Board.view(b.MyRole)
+	}
+	return out, nil
+}
+
+// Mine pages through the boards the caller is a member of, across workspaces ("shared with
+// me"): membership alone makes a board readable, so every one of them is the caller's to see,
+// also where they hold no role on the board's workspace.
+func (s *Service) Mine(ctx context.Context, after uuid.UUID, limit int) ([]View, error) {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok {
+		return nil, apierr.Unauthorized()
+	}
+	var rows []listed
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		rows, err = s.store.listMine(tx, p.UserID, after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list my boards: %w", err)
 	}
 	out := make([]View, len(rows))
 	for i, b := range rows {
@@ -232,8 +259,11 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 		if (in.Name != nil || in.Description != nil) && !a.Can(OpEditBoard) {
 			return s.forbid(ctx, "board:update", id, "only owners and editors edit a board")
 		}
-		if (in.Visibility != nil || in.Published != nil || in.OwnerID != nil) && !a.Can(OpOwn) {
-			return s.forbid(ctx, "board:own", id, "only the owner sets visibility, publication and ownership")
+		if (in.Visibility != nil || in.Published != nil) && !a.Can(OpPublish) {
+			return s.forbid(ctx, "board:publish", id, "only the owner sets visibility and publication")
+		}
+		if in.OwnerID != nil && !a.Can(OpOwn) {
+			return s.forbid(ctx, "board:admin", id, "only the owner transfers ownership")
 		}
 		fields := map[string]any{"updated_at": gorm.Expr("CURRENT_TIMESTAMP")}
 		if in.Name != nil {
@@ -285,7 +315,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID, deleteImages bool) e
 		if err != nil {
 			return err
 		}
-		if !a.Can(OpOwn) {
+		if !a.Can(OpDelete) {
 			return s.forbid(ctx, "board:delete", id, "only the owner deletes a board")
 		}
 		if s.images != nil {
@@ -412,7 +442,7 @@ func (s *Service) ChangeRole(ctx context.Context, id, userID uuid.UUID, role str
 			return err
 		}
 		// Whether someone is a member is not for those who may not see the members to probe.
-		if !a.Can(OpOwn) {
+		if !a.Relation.managesMembers() {
 			return s.forbid(ctx, "board:members", id, "only the owner changes roles")
 		}
 		current, err := s.store.role(tx, id, userID)
@@ -571,8 +601,11 @@ func (s *Service) record(ctx context.Context, action string, id uuid.UUID, allow
 // index, then the board is read under that tenant's scope. Anything else is 404.
 func (s *Service) Published(ctx context.Context, id uuid.UUID) (context.Context, Board, error) {
 	var idx publicIndex
-	err := s.db.Registry(ctx).Model(&publicIndex{}).Select("board_id, tenant_id AS board_tenant").
-		Where("board_id = ?", id).Take(&idx).Error
+	// A suspended tenant's published boards go offline at once: the index is read through the
+	// tenant's status, as every authenticated request is.
+	err := s.db.Registry(ctx).Table("public_boards AS p").Select("p.board_id, p.tenant_id AS board_tenant").
+		Joins("JOIN tenants t ON t.id = p.tenant_id AND t.status = ?", "active").
+		Where("p.board_id = ?", id).Take(&idx).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ctx, Board{}, apierr.NotFound("board")
 	}

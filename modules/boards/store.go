@@ -75,3 +75,16 @@ func (store) members(tx *gorm.DB, boardID, after uuid.UUID, limit int) ([]Member
 	}
 	return out, q.Order("user_id").Limit(limit).Find(&out).Error
 }
+
+// listMine is the boards the user is a member of, in every workspace, with their role on each:
+// one statement, walking the user's memberships in board order (board_members_user_idx).
+func (store) listMine(tx *gorm.DB, userID, after uuid.UUID, limit int) ([]listed, error) {
+	q := tx.Table("board_members AS m").Select("boards.*, m.role AS my_role").
+		Joins("JOIN boards ON boards.tenant_id = m.tenant_id AND boards.id = m.board_id").
+		Where("m.user_id = ?", userID)
+	if after != uuid.Nil {
+		q = q.Where("m.board_id > ?", after)
+	}
+	var out []listed
+	return out, q.Order("m.board_id").Limit(limit).Find(&out).Error
+}

@@ -60,8 +60,8 @@ type Detail struct {
 
 // CreateInput creates a group.
 type CreateInput struct {
-	Name        string `json:"name" validate:"required,max=100"`
-	Description string `json:"description" validate:"max=500"`
+	Name        string `json:"name" validate:"required,max=100,name"`
+	Description string `json:"description" validate:"max=500,text"`
 }
 
 // AddMemberInput adds a user of the tenant to a group.

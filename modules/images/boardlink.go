@@ -31,18 +31,12 @@ func (s *Service) List(ctx context.Context, wsRef string, f ListFilter, after uu
 	}
 	p, _ := tenancy.PrincipalFrom(ctx)
 	node := rbac.WorkspaceNode(ws.ID)
-	admin, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.BoardAdmin)
+	rights, err := s.authz.RightsOn(ctx, p.TenantID, p.UserID, node)
 	if err != nil {
 		return nil, err
 	}
-	wsMember, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.WorkspaceRead)
-	if err != nil {
-		return nil, err
-	}
-	readAll, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, node, rbac.BoardRead)
-	if err != nil {
-		return nil, err
-	}
+	st := accessOf(rights)
+	admin, readAll, wsMember := st.admin, st.readAll, rights.Has(rbac.WorkspaceRead)
 	rule, err := s.metadataRule(ctx, ws.ID)
 	if err != nil {
 		return nil, err
@@ -63,7 +57,9 @@ func (s *Service) List(ctx context.Context, wsRef string, f ListFilter, after uu
 			}
 			q = q.Where("images.board_id = ?", *f.Board)
 		default:
-			cond, args := boards.Visible("b", p.UserID, admin || readAll, wsMember)
+			// Whatever makes a board readable through a role makes its images listed.
+			seeAll := st.sees() || rights.Any(rbac.BoardUpdate, rbac.BoardDelete, rbac.BoardPublish, rbac.BoardMembers)
+			cond, args := boards.Visible("b", p.UserID, seeAll, wsMember)
 			q = q.Where("((images.board_id IS NULL AND images.owner_id = ?) OR images.board_id IN "+
 				"(SELECT b.id FROM boards b WHERE b.tenant_id = images.tenant_id AND b.workspace_id = ? AND "+cond+"))",
 				append([]any{p.UserID, ws.ID}, args...)...)
@@ -143,7 +139,7 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 			if a.img.WorkspaceID != dest.Board.WorkspaceID {
 				return apierr.Invalid("image_ids", "image "+id.String()+" is in another workspace")
 			}
-			if a.board != nil && a.board.Board.ID != boardID && !a.mayChange() {
+			if a.board != nil && a.board.Board.ID != boardID && !a.mayDelete() {
 				return s.forbid(ctx, "image:move", id, "may not take this image off its board")
 			}
 		}
@@ -170,7 +166,7 @@ func (s *Service) RemoveFromBoard(ctx context.Context, boardID, imageID uuid.UUI
 		if a.board == nil || a.board.Board.ID != boardID {
 			return apierr.NotFound("image")
 		}
-		if !a.mayChange() {
+		if !a.mayDelete() {
 			return s.forbid(ctx, "board:remove_image", imageID, "may not take this image off the board")
 		}
 		return tx.Model(&Image{}).Where("id = ?", imageID).Update("board_id", nil).Error

@@ -74,7 +74,7 @@ type PublicImage struct {
 
 // PatchInput renames or stars an image.
 type PatchInput struct {
-	Name    *string `json:"name" validate:"omitempty,min=1,max=255"`
+	Name    *string `json:"name" validate:"omitempty,min=1,max=255,name"`
 	Starred *bool   `json:"starred"`
 }
 

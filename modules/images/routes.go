@@ -52,7 +52,7 @@ func Mount(r *web.Router, s *Service) {
 		Summary: "The image's thumbnail", Errors: []int{404}, Handler: h.file(true)})
 	r.Handle(web.Route{Method: "GET", Path: "/boards/:id/images", Access: web.Perm("board:read"), Tag: "boards",
 		Summary: "A board's images", Query: web.PageQuery{}, Response: web.Page[View]{}, Errors: []int{404}, Handler: h.boardImages})
-	r.Handle(web.Route{Method: "POST", Path: "/boards/:id/images", Access: web.Perm("board:add_images"), Tag: "boards",
+	r.Handle(web.Route{Method: "POST", Path: "/boards/:id/images", Access: web.Perm(string(rbac.BoardUpdate)), Tag: "boards",
 		Summary: "Put own images on a board (direct ownership of each image and add rights on the board)",
 		Request: AddInput{}, Status: 204, Errors: []int{403, 404}, Handler: h.addToBoard})
 	r.Handle(web.Route{Method: "DELETE", Path: "/boards/:id/images/:image_id", Access: web.Perm("image:delete"), Tag: "boards",

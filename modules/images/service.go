@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -26,19 +26,25 @@ import (
 type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
-	ReadOnlyFor(ctx context.Context, tenantID, userID uuid.UUID, node string) (bool, error)
+	RightsOn(ctx context.Context, tenantID, userID uuid.UUID, node string) (rbac.Rights, error)
+	Explain(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (rbac.Explanation, error)
 }
 
 // Boards is what images needs of the boards module: a board with the caller's relation, 404
 // when the caller cannot read it; and published boards for the anonymous endpoint.
 type Boards interface {
 	Load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (boards.Access, error)
+	Relate(ctx context.Context, tx *gorm.DB, id uuid.UUID) (boards.Access, error)
+	RelationFor(ctx context.Context, tx *gorm.DB, b boards.Board, tenantID, userID uuid.UUID) (boards.Relation, rbac.Rights, error)
+	ExplainRelation(ctx context.Context, userID uuid.UUID, b boards.Board, rel boards.Relation, rights rbac.Rights, action rbac.Action) (rbac.Explanation, error)
 	Published(ctx context.Context, id uuid.UUID) (context.Context, boards.Board, error)
 }
 
-// Workspaces resolves a workspace reference the caller can see.
+// Workspaces resolves a workspace reference the caller can see (Resolve), or any of the
+// tenant's (Find, for a caller whose access comes through a board).
 type Workspaces interface {
 	Resolve(ctx context.Context, ref string) (workspaces.Workspace, error)
+	Find(ctx context.Context, ref string) (workspaces.Workspace, error)
 }
 
 // Service holds the rules of images.
@@ -69,6 +75,24 @@ type access struct {
 	readAll bool           // reads every image of the workspace (auditors, admins)
 	// readOnly: an access profile makes the image's workspace read-only for the caller.
 	readOnly bool
+	// granted is what roles on the image's workspace or above give on every image there
+	// (image:update, image:delete), beside ownership and the board's table.
+	granted imageGrants
+}
+
+// imageGrants are image rights that come from roles (image:read, image:update, image:delete),
+// not from ownership or a board; each holds on every image of the subtree.
+type imageGrants struct{ read, update, delete bool }
+
+// accessOf reads the caller's standing towards images of a workspace off their rights there.
+func accessOf(r rbac.Rights) access {
+	return access{admin: r.Has(rbac.BoardAdmin), readAll: r.Has(rbac.BoardRead), readOnly: r.ReadOnly,
+		granted: imageGrants{read: r.Has(rbac.ImageRead), update: r.Has(rbac.ImageUpdate), delete: r.Has(rbac.ImageDelete)}}
+}
+
+// sees reports whether roles alone make every image of the workspace visible.
+func (a access) sees() bool {
+	return a.admin || a.readAll || a.granted.read || a.granted.update || a.granted.delete
 }
 
 // mayChange is SPEC §6's "update / delete an image" row; for an uncategorised image, its owner
@@ -79,6 +103,12 @@ func (a access) mayChange() bool {
 	}
 	return boards.MayChangeImage(a.board.Relation, a.board.Board.Visibility, a.own)
 }
+
+// mayUpdate: the table's row, or image:update through a role.
+func (a access) mayUpdate() bool { return a.mayChange() || (a.granted.update && !a.readOnly) }
+
+// mayDelete: the table's row, or image:delete through a role.
+func (a access) mayDelete() bool { return a.mayChange() || (a.granted.delete && !a.readOnly) }
 
 // audience is the caller's standing for the privacy profile.
 func (a access) audience() audience {
@@ -145,21 +175,14 @@ func (s *Service) accessTo(ctx context.Context, tx *gorm.DB, img Image, seen map
 	if !ok {
 		return access{}, apierr.NotFound("image")
 	}
-	admin, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID), rbac.BoardAdmin)
+	rights, err := s.authz.RightsOn(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID))
 	if err != nil {
 		return access{}, err
 	}
-	readAll, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID), rbac.BoardRead)
-	if err != nil {
-		return access{}, err
-	}
-	readOnly, err := s.authz.ReadOnlyFor(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(img.WorkspaceID))
-	if err != nil {
-		return access{}, err
-	}
-	a := access{img: img, own: img.OwnerID == p.UserID, admin: admin, readAll: readAll, readOnly: readOnly}
+	a := accessOf(rights)
+	a.img, a.own = img, img.OwnerID == p.UserID
 	if img.BoardID == nil {
-		if !a.own && !a.admin && !readAll {
+		if !a.own && !a.sees() {
 			s.record(ctx, "image:read", id, false, map[string]any{"rule": "an uncategorised image is its owner's"})
 			return access{}, apierr.NotFound("image")
 		}
@@ -168,16 +191,18 @@ func (s *Service) accessTo(ctx context.Context, tx *gorm.DB, img Image, seen map
 	b, cached := seen[*img.BoardID]
 	if !cached {
 		var err error
-		b, err = s.boards.Load(ctx, tx, *img.BoardID)
-		if apierr.Is(err, apierr.CodeNotFound) {
-			return access{}, apierr.NotFound("image")
-		}
-		if err != nil {
+		// A role that reads or changes every image of the workspace sees images on boards the
+		// caller may not open; everyone else sees an image exactly when they can read its board.
+		if b, err = s.boards.Relate(ctx, tx, *img.BoardID); err != nil {
 			return access{}, err
 		}
 		if seen != nil {
 			seen[*img.BoardID] = b
 		}
+	}
+	if !b.Can(boards.OpRead) && !a.sees() {
+		s.record(ctx, "image:read", id, false, map[string]any{"rule": "the image's board is not readable"})
+		return access{}, apierr.NotFound("image")
 	}
 	a.board = &b
 	return a, nil
@@ -203,22 +228,23 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 	if err := requireWrite(ctx); err != nil {
 		return View{}, err
 	}
-	ws, err := s.workspaces.Resolve(ctx, wsRef)
-	if err != nil {
-		return View{}, err
-	}
-	// Rights first: no decoding, thumbnailing or file writing for a caller who may not add the
-	// result. The board is checked again inside the transaction that writes the row.
+	var ws workspaces.Workspace
+	var err error
 	if boardID == nil {
+		if ws, err = s.workspaces.Resolve(ctx, wsRef); err != nil {
+			return View{}, err
+		}
 		if err := s.authorize(ctx, rbac.ImageCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
 			return View{}, err
 		}
-	} else if err := s.db.Tx(ctx, func(tx *gorm.DB) error { return s.checkBoardAdd(ctx, tx, ws.ID, *boardID) }); err != nil {
+	} else if ws, err = s.boardTarget(ctx, wsRef, *boardID); err != nil {
+		// Onto a board, the board's add rights decide, not a role on its workspace; they are
+		// checked before any decoding, and again in the transaction that writes the row.
 		return View{}, err
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 255 || strings.ContainsRune(name, 0) || !utf8.ValidString(name) {
-		return View{}, apierr.Invalid("name", "must be 1 to 255 characters of valid UTF-8")
+	name, err = web.CheckName("name", name, 255)
+	if err != nil {
+		return View{}, err
 	}
 	meta, err := metadataOf(up.Metadata)
 	if err != nil {
@@ -286,6 +312,42 @@ func (s *Service) checkBoardAdd(ctx context.Context, tx *gorm.DB, wsID, boardID 
 	return nil
 }
 
+// boardTarget is the workspace of an upload onto a board: the board must be one the caller may
+// add images to, in the workspace the route names. A board member with no role on the
+// workspace uploads through it; a workspace the caller can neither read nor reach through the
+// board is 404 as before.
+func (s *Service) boardTarget(ctx context.Context, wsRef string, boardID uuid.UUID) (workspaces.Workspace, error) {
+	ws, err := s.workspaces.Resolve(ctx, wsRef)
+	notVisible := apierr.Is(err, apierr.CodeNotFound)
+	if notVisible {
+		if ws, err = s.workspaces.Find(ctx, wsRef); err != nil {
+			return workspaces.Workspace{}, err
+		}
+	}
+	if err != nil {
+		return workspaces.Workspace{}, err
+	}
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		b, err := s.boards.Load(ctx, tx, boardID)
+		switch {
+		case apierr.Is(err, apierr.CodeNotFound) && notVisible:
+			return apierr.NotFound("workspace")
+		case apierr.Is(err, apierr.CodeNotFound):
+			return apierr.Invalid("board_id", "no such board")
+		case err != nil:
+			return err
+		case b.Board.WorkspaceID != ws.ID && notVisible:
+			return apierr.NotFound("workspace")
+		case b.Board.WorkspaceID != ws.ID:
+			return apierr.Invalid("board_id", "the board is in another workspace")
+		case !b.Can(boards.OpAddImages):
+			return s.forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+		}
+		return nil
+	})
+	return ws, err
+}
+
 // metadataOf checks generation metadata: a JSON object within MaxMetadataBytes ("{}" if none).
 func metadataOf(raw []byte) ([]byte, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
@@ -299,8 +361,8 @@ func metadataOf(raw []byte) ([]byte, error) {
 		return nil, apierr.Invalid("metadata", "must be a JSON object")
 	}
 	// PostgreSQL's jsonb takes neither invalid UTF-8 nor a NUL character: bad input, not a 500.
-	if !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\u0000`)) {
-		return nil, apierr.Invalid("metadata", "must be valid UTF-8 without NUL characters")
+	if !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\u0000`)) || web.HasLoneSurrogate(raw) {
+		return nil, apierr.Invalid("metadata", "must be valid UTF-8 without NUL characters or lone surrogate escapes")
 	}
 	return raw, nil
 }
@@ -356,14 +418,14 @@ func (s *Service) Patch(ctx context.Context, id uuid.UUID, in PatchInput) (View,
 		if err != nil {
 			return err
 		}
-		if !a.mayChange() {
+		if !a.mayUpdate() {
 			return s.forbid(ctx, "image:update", id, "may not change this image")
 		}
 		fields := map[string]any{"updated_at": gorm.Expr("CURRENT_TIMESTAMP")}
 		if in.Name != nil {
-			name := strings.TrimSpace(*in.Name)
-			if name == "" || strings.ContainsRune(name, 0) {
-				return apierr.Invalid("name", "must be 1 to 255 characters")
+			name, err := web.CheckName("name", *in.Name, 255)
+			if err != nil {
+				return err
 			}
 			fields["name"] = name
 		}
@@ -395,7 +457,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		if err != nil {
 			return err
 		}
-		if !a.mayChange() {
+		if !a.mayDelete() {
 			return s.forbid(ctx, "image:delete", id, "may not delete this image")
 		}
 		img = a.img

@@ -13,6 +13,7 @@ import (
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
+	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // Assign puts a profile in force on the node `{ws}` (an id, a path, or ~ for the tenant root),
@@ -35,6 +36,9 @@ func (s *Service) Assign(ctx context.Context, ref, typ string, in AssignInput) (
 		return AssignmentView{}, apierr.Invalid("profile_id", "must be a UUID")
 	}
 	if err := s.authorizeOverride(ctx, at, typ); err != nil {
+		return AssignmentView{}, err
+	}
+	if err := s.authorizeLift(ctx, at, typ); err != nil {
 		return AssignmentView{}, err
 	}
 	var (
@@ -100,6 +104,9 @@ func (s *Service) Unassign(ctx context.Context, ref, typ string) error {
 	if _, ok := Lookup(typ); !ok {
 		return apierr.NotFound("profile type")
 	}
+	if err := s.authorizeLift(ctx, at, typ); err != nil {
+		return err
+	}
 	var gone Assignment
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -132,7 +139,58 @@ func (s *Service) target(ctx context.Context, ref string) (Origin, error) {
 		return Origin{}, err
 	}
 	id := w.ID
-	return Origin{Node: rbac.WorkspaceNode(id), WorkspaceID: &id, Path: w.Path}, nil
+	parent := rbac.Root
+	if w.ParentID != nil {
+		parent = rbac.WorkspaceNode(*w.ParentID)
+	}
+	return Origin{Node: rbac.WorkspaceNode(id), WorkspaceID: &id, Path: w.Path, parent: parent}, nil
+}
+
+// authorizeLift keeps an access profile from being lifted by those it restricts. Replacing or
+// unassigning the access profile assigned on a workspace needs, when that profile restricts the
+// caller there (read_only, or actions denied to a role the caller holds on the workspace), the
+// right to manage profiles on the workspace's parent: rights that come from above the node,
+// which tenant admins and admins of an ancestor have and an admin granted on the node itself
+// has not. A profile that restricts nobody the caller is may be changed by whoever manages
+// profiles on the node.
+func (s *Service) authorizeLift(ctx context.Context, at Origin, typ string) error {
+	if typ != TypeAccess || at.Node == rbac.Root {
+		return nil
+	}
+	cur, err := s.Effective(ctx, at.Node, typ)
+	if errors.Is(err, ErrUnknownNode) {
+		return apierr.NotFound("workspace")
+	}
+	if err != nil {
+		return err
+	}
+	if cur.From == nil || cur.From.Node != at.Node {
+		return nil // nothing assigned here; an ancestor's profile is authorizeOverride's
+	}
+	var settings rbac.AccessSettings
+	if err := json.Unmarshal(cur.Settings, &settings); err != nil {
+		return fmt.Errorf("access settings: %w", err)
+	}
+	p, _ := tenancy.PrincipalFrom(ctx)
+	rights, err := s.authz.RightsOn(ctx, p.TenantID, p.UserID, at.Node)
+	if err != nil {
+		return err
+	}
+	restricted := settings.ReadOnly
+	for _, role := range rights.Roles {
+		if len(settings.Deny[role]) > 0 {
+			restricted = true
+		}
+	}
+	if !restricted {
+		return nil
+	}
+	err = s.authz.Authorize(ctx, rbac.ProfileManage, at.parent)
+	if errors.Is(err, rbac.ErrDenied) {
+		return apierr.Forbidden("the access profile on " + at.Path + " restricts you there; only someone who manages " +
+			"profiles above it (an admin of a parent workspace or a tenant admin) may replace or remove it")
+	}
+	return err
 }
 
 // authorizeOverride refuses to replace, from below, a profile assigned on an ancestor the caller

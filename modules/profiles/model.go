@@ -74,16 +74,16 @@ type TypeView struct {
 // CreateInput creates a profile.
 type CreateInput struct {
 	Type        string          `json:"type" validate:"required" description:"a registered profile type (GET /profile-types)"`
-	Name        string          `json:"name" validate:"required" description:"1–100 characters, unique per type (case-insensitive)"`
-	Description string          `json:"description" description:"up to 1000 characters"`
+	Name        string          `json:"name" validate:"required,name" description:"1–100 characters, unique per type (case-insensitive)"`
+	Description string          `json:"description" validate:"text" description:"up to 1000 characters"`
 	Settings    json.RawMessage `json:"settings" validate:"required" description:"an object valid for the type; absent settings take the type's defaults"`
 }
 
 // UpdateInput changes a profile; absent fields stay as they are. New settings replace the old
 // ones entirely (absent settings take the type's defaults) and are validated again.
 type UpdateInput struct {
-	Name        *string         `json:"name"`
-	Description *string         `json:"description"`
+	Name        *string         `json:"name" validate:"omitempty,name"`
+	Description *string         `json:"description" validate:"omitempty,text"`
 	Settings    json.RawMessage `json:"settings"`
 }
 
@@ -103,6 +103,8 @@ type Origin struct {
 	Node        string     `json:"node" description:"tenant (the root) or ws:<id>"`
 	WorkspaceID *uuid.UUID `json:"workspace_id"`
 	Path        string     `json:"path" description:"the workspace's path; empty for the tenant root"`
+	// parent is the node above (the tenant root for a root workspace; empty for the root).
+	parent string
 }
 
 // AssignmentView is an assignment as the API shows it.

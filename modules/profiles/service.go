@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -25,6 +26,7 @@ import (
 type Authorizer interface {
 	Authorize(ctx context.Context, action rbac.Action, node string) error
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
+	RightsOn(ctx context.Context, tenantID, userID uuid.UUID, node string) (rbac.Rights, error)
 	Changed(ctx context.Context, tenantID uuid.UUID) error
 }
 
@@ -367,8 +369,8 @@ func checkName(name string) (string, error) {
 	if n := utf8.RuneCountInString(name); n == 0 || n > MaxNameLength {
 		return "", apierr.Invalid("name", fmt.Sprintf("must be 1 to %d characters", MaxNameLength))
 	}
-	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", apierr.Invalid("name", "must not contain control characters")
+	if strings.IndexFunc(name, unicode.IsControl) >= 0 || !web.SafeName(name) {
+		return "", apierr.Invalid("name", web.NameRule)
 	}
 	return name, nil
 }

@@ -34,13 +34,13 @@ func viewOf(r rbac.Role) View {
 // CreateInput defines a custom role.
 type CreateInput struct {
 	Name        string        `json:"name" validate:"required" description:"lower-case, 2–40 of a-z 0-9 _ -, starting with a letter"`
-	Description string        `json:"description" validate:"max=500"`
+	Description string        `json:"description" validate:"max=500,text"`
 	Permissions []rbac.Action `json:"permissions" validate:"required" description:"actions object_type:action; the caller must hold each on the tenant root"`
 }
 
 // UpdateInput changes a custom role; absent fields stay as they are. Permissions, when present,
 // replace the role's set ([] leaves none).
 type UpdateInput struct {
-	Description *string        `json:"description" validate:"omitempty,max=500"`
+	Description *string        `json:"description" validate:"omitempty,max=500,text"`
 	Permissions *[]rbac.Action `json:"permissions"`
 }

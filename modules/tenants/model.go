@@ -35,12 +35,12 @@ type View struct {
 type AdminInput struct {
 	Email       string `json:"email" validate:"required,email,max=254"`
 	Password    string `json:"password" validate:"required,min=10,max=256"`
-	DisplayName string `json:"display_name" validate:"max=100"`
+	DisplayName string `json:"display_name" validate:"max=100,name"`
 }
 
 // SignUpInput creates a tenant with its first admin.
 type SignUpInput struct {
-	Name  string     `json:"name" validate:"required,min=1,max=200"`
+	Name  string     `json:"name" validate:"required,min=1,max=200,name"`
 	Slug  string     `json:"slug" validate:"required,slug"`
 	Admin AdminInput `json:"admin" validate:"required"`
 }

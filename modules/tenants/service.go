@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
@@ -36,6 +38,9 @@ type Service struct {
 	signupEnabled bool
 	seeders       []Seeder
 	streams       StreamEnder
+	limiter       Limiter
+	perAddress    int
+	window        time.Duration
 }
 
 // AddSeeder has every later sign-up run the seeder.
@@ -55,11 +60,33 @@ func NewService(db *tenancy.DB, u Users, signupEnabled bool) *Service {
 	return &Service{db: db, users: u, signupEnabled: signupEnabled}
 }
 
+// Limiter counts attempts under a key (redis_rate.Limiter).
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit redis_rate.Limit) (*redis_rate.Result, error)
+}
+
+// SetSignUpLimit limits anonymous sign-ups per client address (perAddress per window; 0: no
+// limit). A sign-up costs an argon2id hash and a tenant's worth of rows, so one address may not
+// make them at will.
+func (s *Service) SetSignUpLimit(l Limiter, perAddress int, window time.Duration) {
+	s.limiter, s.perAddress, s.window = l, perAddress, window
+}
+
 // SignUp creates a tenant, its built-in roles, its first admin and its `default` workspace in
-// one transaction: a failure anywhere leaves nothing behind.
-func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, error) {
+// one transaction: a failure anywhere leaves nothing behind. Anonymous callers are limited per
+// client address, before any work.
+func (s *Service) SignUp(ctx context.Context, in SignUpInput, clientAddr string) (SignUpResult, error) {
 	if !s.signupEnabled {
 		return SignUpResult{}, apierr.Forbidden("sign-up is disabled on this deployment")
+	}
+	if s.limiter != nil && s.perAddress > 0 {
+		res, err := s.limiter.Allow(ctx, "signup:addr:"+clientAddr, redis_rate.Limit{Rate: s.perAddress, Burst: s.perAddress, Period: s.window})
+		if err != nil {
+			return SignUpResult{}, apierr.Unavailable("rate limiter", err)
+		}
+		if res.Allowed == 0 {
+			return SignUpResult{}, apierr.RateLimited(max(int(res.RetryAfter/time.Second), 1))
+		}
 	}
 	return s.Create(ctx, in)
 }

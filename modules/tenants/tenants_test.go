@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -322,5 +323,31 @@ func TestPublicEndpoints_revealNoUsersIdentity(t *testing.T) {
 	if res.User.ID == tn.Admin.ID || res.User.Email != tn.Admin.Email ||
 		bytes.Contains(r.Body, []byte(hidden.Email)) || bytes.Contains(r.Body, []byte(tn.Admin.ID.String())) {
 		t.Errorf("sign-up answered %s", r.Body)
+	}
+}
+
+// Issue 14: anonymous sign-up cost an argon2id hash and a tenant's rows, unlimited. It is limited
+// per client address; another address is not affected.
+func TestSignUp_regression_limitedPerAddress(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *configs.Config) { c.SignupLimitPerAddress = 2 })
+	body := func() map[string]any {
+		slug := apptest.NewSlug("lim")
+		return map[string]any{"name": "Limited", "slug": slug,
+			"admin": map[string]string{"email": "a@" + slug + ".test", "password": apptest.Password}}
+	}
+	for range 2 {
+		if r := env.Do(http.MethodPost, "/api/v1/tenants", "", body()); r.Status != http.StatusCreated {
+			t.Fatalf("sign-up within the limit: %d %s", r.Status, r.Body)
+		}
+	}
+	r := env.Do(http.MethodPost, "/api/v1/tenants", "", body())
+	if r.Status != http.StatusTooManyRequests || r.ErrorCode() != "rate_limited" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("third sign-up from one address: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+	id := uuid.New() // a fresh address: the limiter's Redis outlives test runs
+	env.ClientIP = net.IPv4(10, id[0], id[1], id[2]).String()
+	if r := env.Do(http.MethodPost, "/api/v1/tenants", "", body()); r.Status != http.StatusCreated {
+		t.Fatalf("sign-up from another address: %d %s", r.Status, r.Body)
 	}
 }

@@ -66,7 +66,7 @@ func (AccessEntry) TableName() string { return "token_access_log" }
 
 // CreateInput mints a token. Absent scopes mean ["read"]; absent expires_in_days means 365.
 type CreateInput struct {
-	Name          string   `json:"name" validate:"required,max=100" description:"1–100 characters"`
+	Name          string   `json:"name" validate:"required,max=100,name" description:"1–100 characters"`
 	Scopes        []string `json:"scopes" description:"[\"read\"] (default) or [\"read\",\"write\"]; anything else is refused"`
 	ExpiresInDays *int     `json:"expires_in_days" validate:"omitempty,min=1,max=3650" description:"1–3650, default 365"`
 }

@@ -273,6 +273,14 @@ func (s *Service) Revoke(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
+// RevokeUserSessions revokes every live token of the user inside the caller's transaction (the
+// users module, when it disables the user). Decided (issue 14): disabling a user revokes their
+// personal access tokens for good, as it ends their sessions; re-enabling the user revives none,
+// and the owner makes new ones.
+func (s *Service) RevokeUserSessions(tx *gorm.DB, userID uuid.UUID) error {
+	return tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", s.now()).Error
+}
+
 // AccessLog pages through the log of one of the caller's own tokens, newest first.
 func (s *Service) AccessLog(ctx context.Context, id, before uuid.UUID, limit int) ([]LogView, error) {
 	p, ok := tenancy.PrincipalFrom(ctx)

@@ -348,10 +348,10 @@ func TestTokens_refusedTokensAreAllTheSame401(t *testing.T) {
 		}
 	}
 	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", good.Token, nil), http.StatusOK)
-	// Re-enabling the owner brings the token back: disabled is checked per request, not baked in.
+	// Re-enabling the owner does not bring the token back: disabling revoked it (issue 14).
 	wantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+disabled.ID.String(), a.Admin.Token,
 		map[string]any{"disabled": false}), http.StatusOK)
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", ofDisabled.Token, nil), http.StatusOK)
+	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", ofDisabled.Token, nil), http.StatusUnauthorized)
 }
 
 // A token stops working at its expiry second, not a moment later.

@@ -46,13 +46,13 @@ var TenantRoles = []string{"admin", "auditor", "editor", "viewer", "member"}
 type CreateInput struct {
 	Email       string `json:"email" validate:"required,email,max=254"`
 	Password    string `json:"password" validate:"required,min=10,max=256"`
-	DisplayName string `json:"display_name" validate:"max=100"`
+	DisplayName string `json:"display_name" validate:"max=100,name"`
 	Role        string `json:"role" validate:"omitempty,oneof=admin auditor editor viewer member" description:"tenant-wide role (default member)"`
 }
 
 // UpdateInput changes a user; absent fields stay as they are.
 type UpdateInput struct {
-	DisplayName *string `json:"display_name" validate:"omitempty,max=100"`
+	DisplayName *string `json:"display_name" validate:"omitempty,max=100,name"`
 	Role        *string `json:"role" validate:"omitempty,oneof=admin auditor editor viewer member"`
 	Disabled    *bool   `json:"disabled"`
 }

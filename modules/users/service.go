@@ -31,7 +31,7 @@ type Service struct {
 	authz    Authorizer
 	auditor  rbac.Auditor
 	hasher   *Hasher
-	sessions SessionRevoker
+	sessions []SessionRevoker
 	streams  StreamEnder
 	store    store
 }
@@ -50,9 +50,10 @@ type StreamEnder interface {
 // SetStreamEnder connects the event streams.
 func (s *Service) SetStreamEnder(e StreamEnder) { s.streams = e }
 
-// SetSessions connects the session store, so that disabling a user also ends their sessions:
-// re-enabling them later must not bring old tokens back to life.
-func (s *Service) SetSessions(r SessionRevoker) { s.sessions = r }
+// SetSessions connects a credential store (login sessions, personal access tokens), so that
+// disabling a user also ends what they could sign in with: re-enabling them later must not
+// bring old tokens back to life. Each call adds one store.
+func (s *Service) SetSessions(r SessionRevoker) { s.sessions = append(s.sessions, r) }
 
 // NewService wires the service. The auditor records every granted change.
 func NewService(db *tenancy.DB, authz Authorizer, hasher *Hasher, auditor rbac.Auditor) *Service {
@@ -189,9 +190,11 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 				return err
 			}
 		}
-		if in.Disabled != nil && *in.Disabled && s.sessions != nil {
-			if err := s.sessions.RevokeUserSessions(tx, id); err != nil {
-				return err
+		if in.Disabled != nil && *in.Disabled {
+			for _, r := range s.sessions {
+				if err := r.RevokeUserSessions(tx, id); err != nil {
+					return err
+				}
 			}
 		}
 		if in.Role != nil {

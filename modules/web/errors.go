@@ -25,27 +25,32 @@ type ErrorDetail struct {
 }
 
 var statusOf = map[apierr.Code]int{
-	apierr.CodeInvalid:      fiber.StatusBadRequest,
-	apierr.CodeUnauthorized: fiber.StatusUnauthorized,
-	apierr.CodeForbidden:    fiber.StatusForbidden,
-	apierr.CodeNotFound:     fiber.StatusNotFound,
-	apierr.CodeConflict:     fiber.StatusConflict,
-	apierr.CodeTooLarge:     fiber.StatusRequestEntityTooLarge,
-	apierr.CodeRateLimited:  fiber.StatusTooManyRequests,
-	apierr.CodeUnavailable:  fiber.StatusServiceUnavailable,
-	apierr.CodeInternal:     fiber.StatusInternalServerError,
+	apierr.CodeInvalid:          fiber.StatusBadRequest,
+	apierr.CodeUnauthorized:     fiber.StatusUnauthorized,
+	apierr.CodeForbidden:        fiber.StatusForbidden,
+	apierr.CodeNotFound:         fiber.StatusNotFound,
+	apierr.CodeConflict:         fiber.StatusConflict,
+	apierr.CodeTooLarge:         fiber.StatusRequestEntityTooLarge,
+	apierr.CodeUnsupportedMedia: fiber.StatusUnsupportedMediaType,
+	apierr.CodeHeaderTooLarge:   fiber.StatusRequestHeaderFieldsTooLarge,
+	apierr.CodeMethodNotAllowed: fiber.StatusMethodNotAllowed,
+	apierr.CodeRateLimited:      fiber.StatusTooManyRequests,
+	apierr.CodeUnavailable:      fiber.StatusServiceUnavailable,
+	apierr.CodeInternal:         fiber.StatusInternalServerError,
 }
 
 var codeOf = map[int]apierr.Code{
-	fiber.StatusBadRequest:            apierr.CodeInvalid,
-	fiber.StatusUnauthorized:          apierr.CodeUnauthorized,
-	fiber.StatusForbidden:             apierr.CodeForbidden,
-	fiber.StatusNotFound:              apierr.CodeNotFound,
-	fiber.StatusMethodNotAllowed:      apierr.CodeNotFound,
-	fiber.StatusConflict:              apierr.CodeConflict,
-	fiber.StatusRequestEntityTooLarge: apierr.CodeTooLarge,
-	fiber.StatusTooManyRequests:       apierr.CodeRateLimited,
-	fiber.StatusServiceUnavailable:    apierr.CodeUnavailable,
+	fiber.StatusBadRequest:                  apierr.CodeInvalid,
+	fiber.StatusUnauthorized:                apierr.CodeUnauthorized,
+	fiber.StatusForbidden:                   apierr.CodeForbidden,
+	fiber.StatusNotFound:                    apierr.CodeNotFound,
+	fiber.StatusMethodNotAllowed:            apierr.CodeNotFound,
+	fiber.StatusConflict:                    apierr.CodeConflict,
+	fiber.StatusRequestEntityTooLarge:       apierr.CodeTooLarge,
+	fiber.StatusUnsupportedMediaType:        apierr.CodeUnsupportedMedia,
+	fiber.StatusRequestHeaderFieldsTooLarge: apierr.CodeHeaderTooLarge,
+	fiber.StatusTooManyRequests:             apierr.CodeRateLimited,
+	fiber.StatusServiceUnavailable:          apierr.CodeUnavailable,
 }
 
 // ErrorHandler maps every error a handler returns to a status and the JSON error shape. Errors
@@ -90,6 +95,10 @@ func Render(err error) (int, ErrorBody) {
 			return fiber.StatusInternalServerError, internal()
 		}
 		msg := fe.Message
+		if fe.Code == fiber.StatusBadRequest {
+			// Fiber's own 400s carry the HTTP parser's text: not for the caller.
+			msg = "malformed request"
+		}
 		if fe.Code == fiber.StatusNotFound || fe.Code == fiber.StatusMethodNotAllowed {
 			return fiber.StatusNotFound, ErrorBody{Error: ErrorDetail{Code: code, Message: "no such route"}}
 		}

@@ -16,7 +16,9 @@ func OpenAPI(title, version string, routers ...*Router) (*openapi3.Spec, error) 
 	r.Spec.Info.WithTitle(title).WithVersion(version).
 		WithDescription("Every operation lists the permission it requires in x-permission: " +
 			"`public` (no credentials), `authenticated` (any signed-in caller; the service decides), " +
-			"or an `object_type:action` checked on the object the route addresses.")
+			"or an `object_type:action` checked on the object the route addresses — always one a role can hold. " +
+			"Board membership and image ownership are a second source of rights beside roles (the service weighs both), " +
+			"and `authenticated` routes under /me act only on the caller's own things (owner-only).")
 	r.Spec.ComponentsEns().SecuritySchemesEns().WithMapOfSecuritySchemeOrRefValuesItem("bearer",
 		openapi3.SecuritySchemeOrRef{SecurityScheme: &openapi3.SecurityScheme{
 			HTTPSecurityScheme: (&openapi3.HTTPSecurityScheme{}).WithScheme("bearer").

@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/web"
@@ -98,6 +100,9 @@ func TestDecode_rejectsBadInputNamingTheField(t *testing.T) {
 		{"missing required", `{"count":1}`, "name"},
 		{"too long", `{"name":"abcdefgh"}`, "name"},
 		{"out of range", `{"name":"a","count":-1}`, "count"},
+		{"lone low surrogate", `{"name":"a\udcff"}`, "body"},
+		{"lone high surrogate", `{"name":"\ud800x"}`, "body"},
+		{"high surrogate at the end", `{"name":"\uD83D"}`, "body"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +115,7 @@ func TestDecode_rejectsBadInputNamingTheField(t *testing.T) {
 				return c.SendStatus(204)
 			})
 			req := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
 			resp, err := f.Test(req, -1)
 			if err != nil {
 				t.Fatal(err)
@@ -165,5 +171,132 @@ func TestRender_mapsEveryCategory(t *testing.T) {
 	}
 	if _, body := web.Render(apierr.Unavailable("redis", errors.New("dial tcp 10.0.0.1"))); strings.Contains(body.Error.Message, "10.0.0.1") {
 		t.Errorf("unavailable leaks its cause: %q", body.Error.Message)
+	}
+}
+
+func TestHasLoneSurrogate(t *testing.T) {
+	cases := []struct {
+		raw  string
+		want bool
+	}{
+		{`"plain"`, false},
+		{`"\ud83d\ude00"`, false}, // a proper pair (an emoji)
+		{`"\u00e9\u0041"`, false},
+		{`"\\udcff"`, false}, // an escaped backslash, then text
+		{`"\udcff"`, true},
+		{`"\ud83d"`, true},
+		{`"\ud83d\u0041"`, true},
+		{`"\ud83dx\ude00"`, true},
+		{`"\ude00\ud83d"`, true},
+	}
+	for _, c := range cases {
+		if got := web.HasLoneSurrogate([]byte(c.raw)); got != c.want {
+			t.Errorf("%s: %v, want %v", c.raw, got, c.want)
+		}
+	}
+}
+
+// JSON routes take JSON: a body sent as another media type (or none) is 415 in the error shape.
+func TestDecode_refusesBodiesThatAreNotJSONWith415(t *testing.T) {
+	f := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(discardLogger())})
+	f.Post("/", func(c *fiber.Ctx) error {
+		var in struct {
+			Name string `json:"name"`
+		}
+		if err := web.Decode(c, &in); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
+	})
+	for _, c := range []struct {
+		ctype string
+		want  int
+	}{
+		{"", 415}, {"text/plain", 415}, {"application/x-www-form-urlencoded", 415},
+		{"application/json", 204}, {"application/json; charset=utf-8", 204}, {"Application/JSON", 204}, {"application/merge-patch+json", 204},
+	} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(`{"name":"a"}`))
+		if c.ctype != "" {
+			req.Header.Set("Content-Type", c.ctype)
+		}
+		resp, err := f.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != c.want || (c.want == 415 && !strings.Contains(string(b), `"code":"unsupported_media_type"`)) {
+			t.Errorf("Content-Type %q: %d %s, want %d", c.ctype, resp.StatusCode, b, c.want)
+		}
+	}
+}
+
+func TestSafeName_oneRuleForEveryName(t *testing.T) {
+	for _, c := range []struct {
+		s          string
+		name, text bool
+	}{
+		{"Andromeda", true, true},
+		{"Ünïcödé 名前 🚀", true, true},
+		{"tab\tseparated", true, true},
+		{"two\nlines", false, true},
+		{"   ", false, true},
+		{"\u00a0\u3000", false, true}, // only (non-breaking, ideographic) spaces
+		{"bell\a", false, false},
+		{"nul\x00", false, false},
+		{"del\x7f", false, false},
+		{"c1\u0085", false, false},
+		{"c1\u009b[2J", false, false},
+		{"invoice\u202egpj.exe", false, false}, // right-to-left override
+		{"iso\u2066late", false, false},
+		{"mark\u200f", false, false},
+		{"line\u2028sep", false, true},
+		{"bad\xffutf8", false, false},
+	} {
+		if got := web.SafeName(c.s); got != c.name {
+			t.Errorf("SafeName(%q) = %v, want %v", c.s, got, c.name)
+		}
+		if got := web.SafeText(c.s); got != c.text {
+			t.Errorf("SafeText(%q) = %v, want %v", c.s, got, c.text)
+		}
+	}
+}
+
+// Issue 14: a bad expires_at answered "malformed JSON" about the body, and a wrong type named
+// the Go type ("must be a int"). The field at fault is named and the reason speaks JSON.
+func TestDecode_badValuesNameTheirFieldNeverAGoType(t *testing.T) {
+	type input struct {
+		ExpiresAt *time.Time  `json:"expires_at"`
+		ID        uuid.UUID   `json:"id"`
+		Count     int         `json:"count"`
+		Tags      []string    `json:"tags"`
+		IDs       []uuid.UUID `json:"ids"`
+	}
+	f := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(discardLogger())})
+	f.Post("/", func(c *fiber.Ctx) error {
+		var in input
+		if err := web.Decode(c, &in); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
+	})
+	for _, c := range []struct{ body, field, reason string }{
+		{`{"expires_at":"tomorrow"}`, "expires_at", "RFC 3339"},
+		{`{"id":"nope"}`, "id", "a UUID"},
+		{`{"count":"many"}`, "count", "a whole number"},
+		{`{"count":1.5}`, "count", "a whole number"},
+		{`{"tags":"a"}`, "tags", "an array whose items are each a string"},
+		{`{"ids":["x"]}`, "ids", "an array whose items are each a UUID"},
+	} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := f.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 400 || !strings.Contains(string(b), `"field":"`+c.field+`"`) || !strings.Contains(string(b), c.reason) ||
+			strings.Contains(string(b), "time.Time") || strings.Contains(string(b), "int\"") || strings.Contains(string(b), "parsing") {
+			t.Errorf("%s: %d %s, want 400 naming %s (%s)", c.body, resp.StatusCode, b, c.field, c.reason)
+		}
 	}
 }

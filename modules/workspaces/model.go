@@ -106,11 +106,11 @@ func (w Workspace) view() View {
 
 // CreateInput creates a workspace under parent_id, or at the tenant root without it.
 type CreateInput struct {
-	Name        string     `json:"name" validate:"required,max=200"`
+	Name        string     `json:"name" validate:"required,max=200,name"`
 	Slug        string     `json:"slug" validate:"required" description:"^[a-z0-9][a-z0-9-]{0,62}$, unique among siblings"`
 	ParentID    *uuid.UUID `json:"parent_id" description:"absent: at the tenant root"`
-	ShortName   string     `json:"short_name" validate:"max=50"`
-	Description string     `json:"description" validate:"max=2000"`
+	ShortName   string     `json:"short_name" validate:"max=50,name"`
+	Description string     `json:"description" validate:"max=2000,text"`
 	Icon        string     `json:"icon" validate:"max=100"`
 	Color       string     `json:"color" validate:"max=32"`
 }
@@ -118,9 +118,9 @@ type CreateInput struct {
 // UpdateInput changes a workspace; absent fields stay as they are. A new slug or parent_id
 // moves the workspace and its subtree.
 type UpdateInput struct {
-	Name        *string   `json:"name" validate:"omitempty,max=200"`
-	ShortName   *string   `json:"short_name" validate:"omitempty,max=50"`
-	Description *string   `json:"description" validate:"omitempty,max=2000"`
+	Name        *string   `json:"name" validate:"omitempty,max=200,name"`
+	ShortName   *string   `json:"short_name" validate:"omitempty,max=50,name"`
+	Description *string   `json:"description" validate:"omitempty,max=2000,text"`
 	Icon        *string   `json:"icon" validate:"omitempty,max=100"`
 	Color       *string   `json:"color" validate:"omitempty,max=32"`
 	Slug        *string   `json:"slug" description:"a new slug renames the workspace's path (a move)"`

@@ -28,7 +28,7 @@ func Mount(r *web.Router, s *Service) {
 			"(workspace:move on its current parent and on the destination)",
 		Request: UpdateInput{}, Response: View{}, Errors: []int{403, 404, 409}, Handler: h.update})
 	r.Handle(web.Route{Method: "DELETE", Path: "/workspaces/:ws", Access: web.Perm(string(rbac.WorkspaceDelete)), Tag: "workspaces",
-		Summary: "Delete a workspace (workspace:delete on the workspace itself); refused while it has child workspaces " +
+		Summary: "Delete a workspace (workspace:delete on its parent: an admin granted on a workspace cannot delete it); refused while it has child workspaces " +
 			"or holds objects unless ?cascade=true; never the default workspace",
 		Query: DeleteQuery{}, Status: 204, Errors: []int{403, 404, 409}, Handler: h.delete})
 

@@ -566,7 +566,9 @@ func (s *Service) decideDelete(ctx context.Context, ref string) (Workspace, erro
 	if err != nil {
 		return Workspace{}, err
 	}
-	if err := s.authorize(ctx, rbac.WorkspaceDelete, w.Node()); err != nil {
+	// Deleting a workspace is decided on its parent, as moving it is: an admin granted on a
+	// node administers what is in and below it, never the node's own place in the tree.
+	if err := s.authorize(ctx, rbac.WorkspaceDelete, w.parentNode()); err != nil {
 		return Workspace{}, err
 	}
 	if isDefault(w) {

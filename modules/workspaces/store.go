@@ -35,15 +35,37 @@ func (store) byPath(tx *gorm.DB, path string) (Workspace, error) {
 	return w, err
 }
 
-// visible narrows a query on workspaces to the subtrees of the scope, in SQL: a row is visible
-// when its path is the path of a scope node or lies below it. Paths hold only [a-z0-9-/], so
-// they need no LIKE escaping.
+// visible narrows a query on workspaces to the scope, in SQL: a row is visible when the deepest
+// scope node whose subtree holds it is one of scope.Nodes (or there is none and scope.All).
+// Paths hold only [a-z0-9-/], so they need no LIKE escaping.
 func visible(q *gorm.DB, scope rbac.Scope) *gorm.DB {
-	if scope.All {
+	if scope.All && len(scope.Except) == 0 {
 		return q
 	}
-	return q.Where(`EXISTS (SELECT 1 FROM workspaces g WHERE g.tenant_id = workspaces.tenant_id AND g.id IN ?
-		AND (workspaces.path = g.path OR workspaces.path LIKE g.path || '/%'))`, scope.Nodes)
+	// under(m): a scope node m whose subtree holds the row; deeper(a, b): a lies below b.
+	under := func(m string) string {
+		return "SELECT 1 FROM workspaces " + m + " WHERE " + m + ".tenant_id = workspaces.tenant_id AND " + m + ".id IN ? " +
+			"AND (workspaces.path = " + m + ".path OR workspaces.path LIKE " + m + ".path || '/%')"
+	}
+	deeper := func(a, b string) string { return " AND length(" + a + ".path) > length(" + b + ".path)" }
+	switch {
+	case scope.All:
+		return q.Where("NOT EXISTS ("+under("e")+" AND NOT EXISTS ("+under("g")+deeper("g", "e")+"))",
+			scope.Except, orNone(scope.Nodes))
+	case len(scope.Except) == 0:
+		return q.Where("EXISTS ("+under("g")+")", scope.Nodes)
+	default:
+		return q.Where("EXISTS ("+under("g")+" AND NOT EXISTS ("+under("e")+deeper("e", "g")+"))",
+			scope.Nodes, scope.Except)
+	}
+}
+
+// orNone is ids, or the nil UUID when there are none (IN () is not SQL).
+func orNone(ids []uuid.UUID) []uuid.UUID {
+	if len(ids) == 0 {
+		return []uuid.UUID{uuid.Nil}
+	}
+	return ids
 }
 
 // listFilter narrows a listing to one parent's direct children (Parent set; nil ID: the top level).

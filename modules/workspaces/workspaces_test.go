@@ -509,7 +509,7 @@ func TestWorkspaces_badInputIsRefusedAndWritesNothing(t *testing.T) {
 		{"user of another tenant", map[string]any{"subject_type": "user", "subject_id": b.Admin.ID, "role": "viewer"}, "subject_id"},
 		{"missing group", map[string]any{"subject_type": "group", "subject_id": uuid.New(), "role": "viewer"}, "subject_id"},
 		{"expiry in the past", map[string]any{"subject_type": "user", "subject_id": tr.a.Admin.ID, "role": "viewer", "expires_at": "2001-01-01T00:00:00Z"}, "expires_at"},
-		{"expiry not a time", map[string]any{"subject_type": "user", "subject_id": tr.a.Admin.ID, "role": "viewer", "expires_at": "soon"}, "body"}, // web.Decode names no field for a time it cannot parse
+		{"expiry not a time", map[string]any{"subject_type": "user", "subject_id": tr.a.Admin.ID, "role": "viewer", "expires_at": "soon"}, "expires_at"}, // issue 14: the field at fault is named
 		{"unknown field", map[string]any{"subject_type": "user", "subject_id": tr.a.Admin.ID, "role": "viewer", "node": "tenant"}, "node"},
 	}
 	for _, c := range grants {
