@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/atelier-hq/atelier/app"
 	"github.com/atelier-hq/atelier/app/apptest"
 	"github.com/atelier-hq/atelier/configs"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -96,7 +98,11 @@ func TestRequestPath_burstAfterAPolicyChangeNeverStarvesThePool(t *testing.T) {
 // in the error shape, and the server serves again once the pool frees up.
 func TestRequestPath_waitPastTheDeadlineAnswers503(t *testing.T) {
 	t.Parallel()
-	u := newUnitEnv(t, func(c *configs.Config) { c.DBMaxConns = 1; c.RequestTimeout = 300 * time.Millisecond })
+	u := newUnitEnv(t, func(c *configs.Config) { c.DBMaxConns = 1 })
+	// The fixtures are made at the default deadline; the request under test goes through a
+	// server with a short one, on the same app.
+	u.env.App.Cfg.RequestTimeout = 300 * time.Millisecond
+	short := app.NewServer(u.env.App)
 	held, release := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
@@ -108,8 +114,16 @@ func TestRequestPath_waitPastTheDeadlineAnswers503(t *testing.T) {
 		})
 	}()
 	<-held
-	r := u.env.Do(http.MethodGet, "/api/v1/me", u.user.Token, nil)
+	req, _ := http.NewRequest(http.MethodGet, "/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+u.user.Token)
+	resp, err := short.Fiber.Test(req, -1)
 	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	r := apptest.Response{Status: resp.StatusCode, Body: body}
 	if err := <-done; err != nil {
 		t.Fatalf("holding transaction: %v", err)
 	}

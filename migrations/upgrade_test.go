@@ -137,11 +137,13 @@ func TestUp_0012_builtinRolesGainBoardAndImageActions(t *testing.T) {
 		string(tenancy.Postgres): emptyPostgres,
 		string(tenancy.SQLite):   emptySQLite,
 	}
+	// What 0012 adds, and beside it what 0011 (workflows) and 0014 (queue) add on the way up.
 	added := map[string][]string{
-		rbac.RoleAdmin:   {"board:delete", "board:members", "board:publish", "board:update", "image:delete", "image:read", "image:update"},
-		rbac.RoleAuditor: {"image:read"},
-		rbac.RoleEditor:  nil,
-		rbac.RoleViewer:  nil,
+		rbac.RoleAdmin: {"board:delete", "board:members", "board:publish", "board:update", "image:delete", "image:read", "image:update",
+			"workflow:create", "workflow:delete", "workflow:read", "workflow:update", "queue:create", "queue:delete", "queue:read", "queue:update"},
+		rbac.RoleAuditor: {"image:read", "workflow:read", "queue:read"},
+		rbac.RoleEditor:  {"workflow:create", "workflow:read", "queue:create", "queue:read"},
+		rbac.RoleViewer:  {"workflow:read", "queue:read"},
 	}
 	v9 := map[string][]string{
 		rbac.RoleAdmin:   {"board:admin", "board:create", "board:read", "image:create", "workspace:read"},
