@@ -126,11 +126,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Events = events.NewHub(broker.Redis(), enforcer, liveness{a.Auth, a.Tokens}, events.Config{
 		Heartbeat: cfg.EventsHeartbeat, LivenessInterval: cfg.EventsLivenessInterval,
 		BufferSize: cfg.EventsBufferSize, SubscriberBuffer: cfg.EventsSubscriberBuffer,
-	}, log)
-	if err := a.Events.Start(ctx); err != nil {
-		_ = a.Close()
-		return nil, err
-	}
+	}, log) // it starts listening when the first stream opens: a worker only publishes
 	a.Users.SetStreamEnder(a.Events)
 	a.Auth.SetStreamEnder(a.Events)
 	a.Tenants.SetStreamEnder(a.Events)

@@ -103,7 +103,9 @@ type Hub struct {
 	tick    uint64 // activity counter for forgetting idle tenants
 	closed  bool
 
-	stop      context.CancelFunc
+	startMu   sync.Mutex
+	stop      context.CancelFunc // set once started
+	shut      bool
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -128,12 +130,24 @@ func NewHub(rdb redis.UniversalClient, authz Authorizer, live Liveness, cfg Conf
 func (h *Hub) SetClock(now func() time.Time) { h.now = now }
 
 // Start subscribes to the channels and returns once the subscription is live, so that an event
-// published after Start returns reaches this node.
+// published after Start returns reaches this node. The first stream opened on the node starts
+// the hub, so a process that serves no stream (a worker, which only publishes) never listens;
+// calling it again does nothing.
 func (h *Hub) Start(ctx context.Context) error {
+	h.startMu.Lock()
+	defer h.startMu.Unlock()
+	switch {
+	case h.stop != nil:
+		return nil
+	case h.shut:
+		return errors.New("events: hub closed")
+	}
 	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	ps := h.rdb.Subscribe(ctx, EventsChannel, EndedChannel)
+	confirm, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	for confirmed := 0; confirmed < 2; {
-		msg, err := ps.Receive(ctx)
+		msg, err := ps.Receive(confirm)
 		if err != nil {
 			stop()
 			_ = ps.Close()
@@ -175,8 +189,12 @@ func (h *Hub) Close() {
 		for _, s := range all {
 			s.end(reasonShutdown)
 		}
-		if h.stop != nil {
-			h.stop()
+		h.startMu.Lock()
+		h.shut = true
+		stop := h.stop
+		h.startMu.Unlock()
+		if stop != nil {
+			stop()
 		}
 		h.wg.Wait()
 	})
@@ -330,6 +348,9 @@ func (h *Hub) Subscribers() int {
 // registration and the snapshot of the ring are one step under the lock, so every later event
 // reaches the stream live and every earlier one is in the snapshot: nothing is lost or doubled.
 func (h *Hub) subscribe(ctx context.Context, p tenancy.Principal, lastID int64, hasLast bool) (*Stream, error) {
+	if err := h.Start(ctx); err != nil {
+		return nil, apierr.Unavailable("event stream", err)
+	}
 	s := &subscriber{p: p, ch: make(chan *frame, h.cfg.SubscriberBuffer), done: make(chan struct{})}
 	st := &Stream{hub: h, sub: s, cursor: lastID}
 	h.mu.Lock()

@@ -529,3 +529,27 @@ func TestRing_keepsContiguousRecentEvents(t *testing.T) {
 		t.Errorf("an event larger than the bound: ring holds %d events from %d, want just it", r.n, r.first())
 	}
 }
+
+// A process that serves no stream (a worker) publishes without listening; its first stream
+// starts the listening, and from then on it receives.
+func TestHub_listensFromTheFirstStream(t *testing.T) {
+	live := &fakeLive{}
+	h := NewHub(redisClient(t), &fakeAuthz{}, live, Config{Heartbeat: time.Hour, LivenessInterval: time.Hour}, nil)
+	t.Cleanup(h.Close)
+	tn := uuid.New()
+	if err := h.Publish(context.Background(), marker(tn, "before")); err != nil {
+		t.Fatalf("publish from a hub that does not listen: %v", err)
+	}
+	h.startMu.Lock()
+	started := h.stop != nil
+	h.startMu.Unlock()
+	if started {
+		t.Fatal("the hub listens before any stream opened")
+	}
+	n := &node{Hub: h, authz: &fakeAuthz{}, live: live}
+	st := n.open(t, n, session(tn))
+	publish(t, n, marker(tn, "after"))
+	if d := eventData(t, next(t, st)); d["marker"] != "after" {
+		t.Errorf("first event %v, want the one published after the stream opened", d)
+	}
+}

@@ -98,26 +98,35 @@ var (
 // chunkWriter writes each flush of a stream as one HTTP/1.1 chunk, under a write deadline: a
 // stuck client fails the write, which ends the stream.
 type chunkWriter struct {
-	conn    net.Conn
-	timeout time.Duration
-	size    []byte
+	conn     net.Conn
+	timeout  time.Duration
+	deadline time.Time // the write deadline in force
+	buf      []byte
 }
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	w.size = append(strconv.AppendInt(w.size[:0], int64(len(p)), 16), crlf...)
-	bufs := net.Buffers{w.size, p, crlf}
-	_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-	if _, err := bufs.WriteTo(w.conn); err != nil {
+	w.buf = strconv.AppendInt(w.buf[:0], int64(len(p)), 16)
+	w.buf = append(append(append(w.buf, crlf...), p...), crlf...)
+	err := w.raw(w.buf)
+	if cap(w.buf) > streamBufferSize*2 {
+		w.buf = nil // an idle stream keeps no large event's buffer
+	}
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
+// raw writes b at once. The deadline is moved only when half of it has passed: every write
+// still has between timeout/2 and timeout to complete, without re-arming a timer per event.
 func (w *chunkWriter) raw(b []byte) error {
-	_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	if now := time.Now(); w.deadline.Sub(now) < w.timeout/2 {
+		w.deadline = now.Add(w.timeout)
+		_ = w.conn.SetWriteDeadline(w.deadline)
+	}
 	_, err := w.conn.Write(b)
 	return err
 }
