@@ -64,6 +64,10 @@ type Config struct {
 	// slow client before it is dropped with a resync hint.
 	EventsHeartbeat        time.Duration `env:"EVENTS_HEARTBEAT" envDefault:"15s"`
 	EventsLivenessInterval time.Duration `env:"EVENTS_LIVENESS_INTERVAL" envDefault:"30s"`
+	// LivenessCacheTTL is how long a node trusts its check that a caller's user is enabled, tenant
+	// active and session or token not revoked. Ending one is announced to every node at once; the
+	// cache is not used while that announcement channel is down. 0 checks on every request.
+	LivenessCacheTTL       time.Duration `env:"LIVENESS_CACHE_TTL" envDefault:"5s"`
 	EventsBufferSize       int           `env:"EVENTS_BUFFER_SIZE" envDefault:"256"`
 	EventsSubscriberBuffer int           `env:"EVENTS_SUBSCRIBER_BUFFER" envDefault:"32"`
 

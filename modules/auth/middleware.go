@@ -129,7 +129,22 @@ func (v sessionVerifier) Live(ctx context.Context, p tenancy.Principal) error {
 
 // checkLive refuses a principal whose user is disabled, whose tenant is suspended or whose
 // session was revoked, at once and not only when the access token expires.
+// A live answer is kept in the node's LiveCache (see there for how it is dropped and when it is
+// not trusted).
 func (s *Service) checkLive(ctx context.Context, p tenancy.Principal) error {
+	key := LiveKey{Tenant: p.TenantID, Credential: p.SessionID}
+	if owner, _, ok := s.live.Get(key); ok && owner == p.UserID {
+		return nil
+	}
+	ticket := s.live.Begin()
+	if err := s.checkLiveDB(ctx, p); err != nil {
+		return err
+	}
+	s.live.Put(ticket, key, p.UserID, nil)
+	return nil
+}
+
+func (s *Service) checkLiveDB(ctx context.Context, p tenancy.Principal) error {
 	ctx = tenancy.WithTenant(ctx, p.TenantID)
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if _, err := s.users.ActiveTx(tx, p.UserID); err != nil {
