@@ -11,6 +11,9 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	pgxuuid "github.com/vgarvardt/pgx-google-uuid/v5"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -70,7 +73,14 @@ func Open(opts Options) (*DB, error) {
 	)
 	if opts.DatabaseURL != "" {
 		dialect = Postgres
-		g, err = gorm.Open(postgres.Open(opts.DatabaseURL), cfg)
+		g, err = gorm.Open(postgres.New(postgres.Config{DSN: opts.DatabaseURL, OptionOpenDB: []stdlib.OptionOpenDB{
+			// uuid.UUID parameters are sent as 16 bytes, not through their driver.Valuer's string
+			// (which pgx then parses back, at some 18 allocations a parameter).
+			stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+				pgxuuid.Register(c.TypeMap())
+				return nil
+			}),
+		}}), cfg)
 	} else {
 		dialect = SQLite
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
@@ -199,8 +209,10 @@ func (d *DB) enterScope(tx *gorm.DB, tenantID uuid.UUID) error {
 	if d.dialect != Postgres {
 		return nil
 	}
-	if err := tx.Exec("SELECT set_config('role', ?, true), set_config('app.tenant_id', ?, true)",
-		AppRole, tenantID.String()).Error; err != nil {
+	// Straight on the transaction's connection: this runs before every tenant transaction, and
+	// gorm's statement building would cost more than the statement.
+	if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context,
+		"SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)", AppRole, tenantID.String()); err != nil {
 		return fmt.Errorf("enter tenant scope: %w", err)
 	}
 	return nil
@@ -225,14 +237,32 @@ func scopedTenant(ctx context.Context) (uuid.UUID, bool) {
 	return id, ok
 }
 
+// slowQuery is the duration past which a statement is logged.
+const slowQuery = 200 * time.Millisecond
+
 func gormLogger(l *slog.Logger) logger.Interface {
 	if l == nil {
 		return logger.Discard
 	}
-	return logger.NewSlogLogger(l, logger.Config{
-		SlowThreshold:             200 * time.Millisecond,
+	return quietLogger{logger.NewSlogLogger(l, logger.Config{
+		SlowThreshold:             slowQuery,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		ParameterizedQueries:      true,
-	})
+	})}
+}
+
+// quietLogger renders a statement (gorm's Trace formats the SQL of every statement before it
+// decides whether to log it) only for the statements it logs: failed and slow ones.
+type quietLogger struct{ logger.Interface }
+
+func (q quietLogger) LogMode(level logger.LogLevel) logger.Interface {
+	return quietLogger{q.Interface.LogMode(level)}
+}
+
+func (q quietLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if (err == nil || errors.Is(err, gorm.ErrRecordNotFound)) && time.Since(begin) <= slowQuery {
+		return
+	}
+	q.Interface.Trace(ctx, begin, fc, err)
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -33,9 +32,10 @@ type accessClaims struct {
 
 // signer issues and verifies access tokens (HS256 with the deployment's secret).
 type signer struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
+	key  []byte
+	ttl  time.Duration
+	now  func() time.Time
+	macs *macPool
 }
 
 var errBadToken = errors.New("bad token")
@@ -56,26 +56,6 @@ func (s signer) issue(tenantID, userID, sessionID uuid.UUID) (string, time.Time,
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.key)
 	return tok, exp, err
-}
-
-// verify accepts only an HS256 access token signed with our key, unexpired, of our issuer and
-// of the access type. alg:none, other algorithms, other keys and other token types fail.
-func (s signer) verify(raw string) (accessClaims, error) {
-	var c accessClaims
-	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return s.key, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(s.now),
-	)
-	if err != nil {
-		return c, fmt.Errorf("%w: %v", errBadToken, err)
-	}
-	if c.Type != accessTokenType || c.TenantID == uuid.Nil || c.SessionID == uuid.Nil {
-		return c, errBadToken
-	}
-	return c, nil
 }
 
 // refreshSecret is a refresh token decoded: which tenant and row it names, and its secret.
