@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,8 @@ type tenantPolicy struct {
 	// nanoseconds of the enforcer's clock) it was last found current in the database.
 	version int64
 	checked atomic.Int64
+	// rootRoles caches RolesOn(user, Root): uuid.UUID -> []string.
+	rootRoles sync.Map
 }
 
 // policyVersion is the tenant's row of policy_versions, moved forward by triggers on every table
@@ -189,6 +192,23 @@ func (e *Enforcer) RolesOn(ctx context.Context, tenantID, userID uuid.UUID, node
 	if err != nil {
 		return nil, err
 	}
+	if node != Root {
+		return tp.rolesOn(userID, node)
+	}
+	// A user's tenant-wide roles are asked on every GET /me: kept with the loaded policy, which
+	// is replaced whenever the tenant's policy changes. Callers get their own copy.
+	if r, ok := tp.rootRoles.Load(userID); ok {
+		return slices.Clone(r.([]string)), nil
+	}
+	roles, err := tp.rolesOn(userID, node)
+	if err != nil {
+		return nil, err
+	}
+	tp.rootRoles.Store(userID, slices.Clip(roles))
+	return slices.Clone(roles), nil
+}
+
+func (tp *tenantPolicy) rolesOn(userID uuid.UUID, node string) ([]string, error) {
 	policies, err := tp.ce.GetFilteredPolicy(0, tp.dom)
 	if err != nil {
 		return nil, err

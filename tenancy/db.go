@@ -228,6 +228,10 @@ func (d *DB) Registry(ctx context.Context) *gorm.DB {
 // request path may use it.
 func (d *DB) Raw() *gorm.DB { return d.gorm }
 
+// TxTenant returns the tenant a transaction handed out by Tx or ReadTx is scoped to, for the
+// few statements written out by hand on its connection (tx.Statement.ConnPool).
+func TxTenant(tx *gorm.DB) (uuid.UUID, bool) { return scopedTenant(tx.Statement.Context) }
+
 // scopedTenant returns the tenant of the enclosing Tx.
 func scopedTenant(ctx context.Context) (uuid.UUID, bool) {
 	if ctx == nil {

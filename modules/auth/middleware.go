@@ -29,7 +29,7 @@ type RequestGuard interface {
 	Guard(ctx context.Context, p tenancy.Principal, method, path string) error
 }
 
-// Locals keys the middleware sets for logging.
+// Locals keys the middleware sets for logging: the principal's tenant and user (uuid.UUID).
 const (
 	LocalTenant = "tenant_id"
 	LocalUser   = "user_id"
@@ -59,8 +59,8 @@ func (s *Service) Authenticate(extra ...CredentialVerifier) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		c.Locals(LocalTenant, p.TenantID.String())
-		c.Locals(LocalUser, p.UserID.String())
+		c.Locals(LocalTenant, p.TenantID)
+		c.Locals(LocalUser, p.UserID)
 		// One unit of work from here to the end of the handler: the liveness check, every
 		// decision and the handler's reads share one connection, and a safe method's one
 		// snapshot.
