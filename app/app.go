@@ -92,6 +92,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		_ = broker.Close()
 		return nil, err
 	}
+	enforcer.SetBudget(int64(cfg.PolicyCacheMB) << 20)
 	listenCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := bus.Listen(listenCtx, enforcer, log); err != nil {
 		stop()
