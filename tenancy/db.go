@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -45,6 +47,39 @@ type DB struct {
 	// writer connection (WAL lets readers run while a write transaction is open); on PostgreSQL
 	// it is gorm itself.
 	reader *gorm.DB
+	tracer *statementTracer
+}
+
+// OnStatement makes fn see the SQL of every statement the PostgreSQL pool runs from now on,
+// whichever way it was issued (gorm or straight on a transaction's connection), transaction
+// control (BEGIN, COMMIT, …) excepted; nil stops it. Tests count statements per request with it.
+func (d *DB) OnStatement(fn func(sql string)) {
+	if fn == nil {
+		d.tracer.hook.Store(nil)
+		return
+	}
+	d.tracer.hook.Store(&fn)
+}
+
+// statementTracer is the pgx tracer behind OnStatement: one atomic load per statement when unused.
+type statementTracer struct{ hook atomic.Pointer[func(string)] }
+
+func (t *statementTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if fn := t.hook.Load(); fn != nil && !txControl(data.SQL) {
+		(*fn)(data.SQL)
+	}
+	return ctx
+}
+
+func (*statementTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func txControl(sql string) bool {
+	word, _, _ := strings.Cut(strings.TrimSpace(sql), " ")
+	switch strings.ToLower(word) {
+	case "begin", "commit", "rollback", "savepoint", "release":
+		return true
+	}
+	return false
 }
 
 // Options configure Open.
@@ -70,17 +105,22 @@ func Open(opts Options) (*DB, error) {
 		reader  *gorm.DB
 		err     error
 		dialect Dialect
+		tracer  = &statementTracer{}
 	)
 	if opts.DatabaseURL != "" {
 		dialect = Postgres
-		g, err = gorm.Open(postgres.New(postgres.Config{DSN: opts.DatabaseURL, OptionOpenDB: []stdlib.OptionOpenDB{
+		var pc *pgx.ConnConfig
+		if pc, err = pgx.ParseConfig(opts.DatabaseURL); err != nil {
+			return nil, fmt.Errorf("parse database url: %w", err)
+		}
+		pc.Tracer = tracer
+		g, err = gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pc,
 			// uuid.UUID parameters are sent as 16 bytes, not through their driver.Valuer's string
 			// (which pgx then parses back, at some 18 allocations a parameter).
 			stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
 				pgxuuid.Register(c.TypeMap())
 				return nil
-			}),
-		}}), cfg)
+			}))}), cfg)
 	} else {
 		dialect = SQLite
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
@@ -125,7 +165,7 @@ func Open(opts Options) (*DB, error) {
 	if err := registerScope(g); err != nil {
 		return nil, err
 	}
-	return &DB{gorm: g, dialect: dialect, reader: reader}, nil
+	return &DB{gorm: g, dialect: dialect, reader: reader, tracer: tracer}, nil
 }
 
 // Dialect reports the backend.
