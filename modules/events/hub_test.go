@@ -17,8 +17,8 @@ import (
 type busWatcher struct{ lost, joined chan struct{} }
 
 func (w *busWatcher) PrincipalEnded(uuid.UUID, *uuid.UUID, *uuid.UUID, *uuid.UUID) {}
-func (w *busWatcher) BusLost()                                                  { w.lost <- struct{}{} }
-func (w *busWatcher) BusJoined()                                                { w.joined <- struct{}{} }
+func (w *busWatcher) BusLost()                                                     { w.lost <- struct{}{} }
+func (w *busWatcher) BusJoined()                                                   { w.joined <- struct{}{} }
 
 func testRedis(t *testing.T, name string) *redis.Client {
 	t.Helper()
