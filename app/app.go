@@ -96,6 +96,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		_ = broker.Close()
 		return nil, err
 	}
+	enforcer.SetBudget(int64(cfg.PolicyCacheMB) << 20)
 	listenCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := bus.Listen(listenCtx, enforcer, log); err != nil {
 		stop()
@@ -118,15 +119,22 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Auth = auth.NewService(db, a.Users, a.Tenants, redis_rate.NewLimiter(broker.Redis()), auth.Config{
 		Secret: secret, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		PerAccount: cfg.LoginLimitPerAccount, PerAddress: cfg.LoginLimitPerAddress, LimitWindow: cfg.LoginLimitWindow,
+		LiveCacheTTL: cfg.LivenessCacheTTL,
 	}, log)
 	a.Users.SetSessions(a.Auth)
 	a.Tokens = tokens.NewService(db, enforcer, a.Users, a.Audit, tokens.Config{Retention: cfg.TokenLogRetention}, log)
 	a.Users.SetSessions(a.Tokens)
+	a.Tokens.SetLiveCache(a.Auth.LiveCache())
 	a.TokenLog = tokens.NewLogger(db, log, tokens.LoggerConfig{})
 	a.Events = events.NewHub(broker.Redis(), enforcer, liveness{a.Auth, a.Tokens}, events.Config{
 		Heartbeat: cfg.EventsHeartbeat, LivenessInterval: cfg.EventsLivenessInterval,
 		BufferSize: cfg.EventsBufferSize, SubscriberBuffer: cfg.EventsSubscriberBuffer,
-	}, log) // it starts listening when the first stream opens: a worker only publishes
+	}, log)
+	a.Events.Watch(a.Auth.LiveCache())
+	if err := a.Events.Start(ctx); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
 	a.Users.SetStreamEnder(a.Events)
 	a.Auth.SetStreamEnder(a.Events)
 	a.Tenants.SetStreamEnder(a.Events)

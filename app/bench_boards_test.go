@@ -754,6 +754,7 @@ func (e *bbEnv) run(b *testing.B, name string, r bbRequest) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
+		ctx.ResetUserValues()
 		ctx.Request.Reset()
 		ctx.Response.Reset()
 		ctx.Request.SetRequestURI(r.path)
@@ -1207,6 +1208,7 @@ func BenchmarkBoards_imageFile(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
+				ctx.ResetUserValues()
 				ctx.Request.Reset()
 				ctx.Response.Reset()
 				id := ids[i%len(ids)]

@@ -21,6 +21,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		var ctx fasthttp.RequestCtx
 		for pb.Next() {
+			ctx.ResetUserValues()
 			ctx.Request.Reset()
 			ctx.Response.Reset()
 			ctx.Request.SetRequestURI("/api/v1/me")
@@ -43,6 +44,7 @@ func BenchmarkUnauthenticatedRequest(b *testing.B) {
 	b.ResetTimer()
 	var ctx fasthttp.RequestCtx
 	for i := 0; i < b.N; i++ {
+		ctx.ResetUserValues()
 		ctx.Request.Reset()
 		ctx.Response.Reset()
 		ctx.Request.SetRequestURI("/api/v1/me")

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -126,29 +127,29 @@ func accessLog(log *slog.Logger, m *httpMetrics, tokenLog *tokens.Logger) fiber.
 		status := c.Response().StatusCode()
 		route := c.Route().Path
 		elapsed := time.Since(start)
-		// Fiber's method and route strings may alias buffers reused by the next request; metric
-		// labels outlive the request, so they get copies.
-		m.observe(strings.Clone(c.Method()), strings.Clone(route), status, elapsed)
+		m.observe(c.Method(), route, status, elapsed)
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		attrs := []slog.Attr{
-			slog.String("request_id", web.RequestID(c)),
-			slog.String("method", c.Method()),
-			slog.String("path", c.Path()),
-			slog.String("route", route),
-			slog.Int("status", status),
-			slog.Duration("duration", elapsed),
-			slog.String("ip", web.ClientIP(c)),
+		if log.Enabled(c.UserContext(), level) {
+			attrs := []slog.Attr{
+				slog.String("request_id", web.RequestID(c)),
+				slog.String("method", c.Method()),
+				slog.String("path", c.Path()),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Duration("duration", elapsed),
+				slog.String("ip", web.ClientIP(c)),
+			}
+			if t, ok := c.Locals(auth.LocalTenant).(uuid.UUID); ok {
+				attrs = append(attrs, slog.String("tenant_id", t.String()))
+			}
+			if u, ok := c.Locals(auth.LocalUser).(uuid.UUID); ok {
+				attrs = append(attrs, slog.String("user_id", u.String()))
+			}
+			log.LogAttrs(c.UserContext(), level, "request", attrs...)
 		}
-		if t, ok := c.Locals(auth.LocalTenant).(string); ok {
-			attrs = append(attrs, slog.String("tenant_id", t))
-		}
-		if u, ok := c.Locals(auth.LocalUser).(string); ok {
-			attrs = append(attrs, slog.String("user_id", u))
-		}
-		log.LogAttrs(c.UserContext(), level, "request", attrs...)
 		// The status is final here (the error handler has answered), so 4xx and 5xx are logged too.
 		tokenLog.Record(c.UserContext(), err, tokens.Request{At: start, RequestID: web.RequestID(c),
 			Method: c.Method(), Path: c.Path(), Status: status, ClientIP: web.ClientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)})
@@ -159,6 +160,14 @@ func accessLog(log *slog.Logger, m *httpMetrics, tokenLog *tokens.Logger) fiber.
 type httpMetrics struct {
 	registry *prometheus.Registry
 	duration *prometheus.HistogramVec
+	// series holds each (method, route, status)'s observer: looking one up by its labels costs
+	// allocations on every request, this map none once the series exists.
+	series sync.Map // seriesKey -> prometheus.Observer
+}
+
+type seriesKey struct {
+	method, route string
+	status        int
 }
 
 func newHTTPMetrics() *httpMetrics {
@@ -174,7 +183,15 @@ func newHTTPMetrics() *httpMetrics {
 }
 
 func (m *httpMetrics) observe(method, route string, status int, d time.Duration) {
-	m.duration.WithLabelValues(method, route, strconv.Itoa(status)).Observe(d.Seconds())
+	if o, ok := m.series.Load(seriesKey{method, route, status}); ok {
+		o.(prometheus.Observer).Observe(d.Seconds())
+		return
+	}
+	// Fiber's method and route strings may alias buffers reused by the next request; the key and
+	// the labels outlive the request, so they get copies.
+	k := seriesKey{strings.Clone(method), strings.Clone(route), status}
+	o, _ := m.series.LoadOrStore(k, m.duration.WithLabelValues(k.method, k.route, strconv.Itoa(status)))
+	o.(prometheus.Observer).Observe(d.Seconds())
 }
 
 // mountOps registers the operational endpoints.

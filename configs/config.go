@@ -68,13 +68,21 @@ type Config struct {
 	// slow client before it is dropped with a resync hint.
 	EventsHeartbeat        time.Duration `env:"EVENTS_HEARTBEAT" envDefault:"15s"`
 	EventsLivenessInterval time.Duration `env:"EVENTS_LIVENESS_INTERVAL" envDefault:"30s"`
-	EventsBufferSize       int           `env:"EVENTS_BUFFER_SIZE" envDefault:"256"`
-	EventsSubscriberBuffer int           `env:"EVENTS_SUBSCRIBER_BUFFER" envDefault:"32"`
 	// Bulk downloads: how long a download and its zip live, and the server's bounds on one
 	// download (quota profiles may lower them).
 	DownloadTTL       time.Duration `env:"DOWNLOAD_TTL" envDefault:"24h"`
 	DownloadMaxImages int           `env:"DOWNLOAD_MAX_IMAGES" envDefault:"1000"`
 	DownloadMaxBytes  int64         `env:"DOWNLOAD_MAX_BYTES" envDefault:"2147483648"`
+	// LivenessCacheTTL is how long a node trusts its check that a caller's user is enabled, tenant
+	// active and session or token not revoked. Ending one is announced to every node at once; the
+	// cache is not used while that announcement channel is down. 0 checks on every request.
+	LivenessCacheTTL time.Duration `env:"LIVENESS_CACHE_TTL" envDefault:"5s"`
+	// PolicyCacheMB bounds the memory of the tenants' policies loaded on a node (estimated at
+	// rbac.RuleBytes per rule); past it the least recently used tenants are dropped and load
+	// again on use. 0: no bound.
+	PolicyCacheMB          int `env:"POLICY_CACHE_MB" envDefault:"512"`
+	EventsBufferSize       int `env:"EVENTS_BUFFER_SIZE" envDefault:"256"`
+	EventsSubscriberBuffer int `env:"EVENTS_SUBSCRIBER_BUFFER" envDefault:"32"`
 
 	// EmbeddedWorker runs the asynq worker inside `serve` (always true with the embedded broker).
 	EmbeddedWorker bool `env:"EMBEDDED_WORKER" envDefault:"false"`

@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -76,6 +77,11 @@ type Enforcer struct {
 
 	mu      sync.RWMutex
 	tenants map[uuid.UUID]*tenantPolicy
+	// budget bounds the estimated bytes of the loaded policies (0: no bound); held is their sum.
+	// Past the budget the least recently used tenants are dropped (they load again on use).
+	budget, held int64
+	// clock orders uses for the eviction (a counter, not time).
+	clock atomic.Int64
 	// changes counts the policy changes seen per tenant. A load keeps its result only if no
 	// change came while it ran, and callers after a change never join a load begun before it.
 	changes map[uuid.UUID]uint64
@@ -96,6 +102,12 @@ type tenantPolicy struct {
 	// nanoseconds of the enforcer's clock) it was last found current in the database.
 	version int64
 	checked atomic.Int64
+	// size is the policy's estimated heap (rules × RuleBytes); used the enforcer's clock at its
+	// last decision.
+	size int64
+	used atomic.Int64
+	// rootRoles caches RolesOn(user, Root): uuid.UUID -> []string.
+	rootRoles sync.Map
 }
 
 // policyVersion is the tenant's row of policy_versions, moved forward by triggers on every table
@@ -118,6 +130,76 @@ func NewEnforcer(db *tenancy.DB, bus Bus, log *slog.Logger) (*Enforcer, error) {
 	}
 	return &Enforcer{db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() },
 		recheck: DefaultRecheck, tenants: map[uuid.UUID]*tenantPolicy{}, changes: map[uuid.UUID]uint64{}}, nil
+}
+
+// RuleBytes is the heap one loaded rule (grant, role permission or hierarchy link) is counted at
+// against the budget: what BenchmarkAuthorizeCold measures per grant (policy-KB/tenant ÷ rules).
+const RuleBytes = 800
+
+// SetBudget bounds the estimated memory of the loaded policies to bytes (0: no bound): past it,
+// the least recently used tenants' policies are dropped and load again on their next decision.
+func (e *Enforcer) SetBudget(bytes int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.budget = bytes
+	e.evictLocked()
+}
+
+// IsLoaded reports whether the tenant's policy is held in memory.
+func (e *Enforcer) IsLoaded(tenantID uuid.UUID) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	_, ok := e.tenants[tenantID]
+	return ok
+}
+
+// Held is the estimated heap of the loaded policies, in bytes.
+func (e *Enforcer) Held() int64 {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.held
+}
+
+// keepLocked caches a loaded policy, replacing the tenant's previous one, and evicts past the
+// budget. e.mu is held.
+func (e *Enforcer) keepLocked(tenantID uuid.UUID, tp *tenantPolicy) {
+	e.dropLocked(tenantID)
+	tp.used.Store(e.clock.Add(1))
+	e.tenants[tenantID] = tp
+	e.held += tp.size
+	e.evictLocked()
+}
+
+// dropLocked removes the tenant's policy from the cache. e.mu is held.
+func (e *Enforcer) dropLocked(tenantID uuid.UUID) {
+	if old, ok := e.tenants[tenantID]; ok {
+		e.held -= old.size
+		delete(e.tenants, tenantID)
+	}
+}
+
+// evictLocked drops the least recently used policies until the held estimate is within 90% of
+// the budget (the slack keeps a full cache from evicting on every load). e.mu is held.
+func (e *Enforcer) evictLocked() {
+	if e.budget <= 0 || e.held <= e.budget {
+		return
+	}
+	type use struct {
+		id   uuid.UUID
+		used int64
+	}
+	order := make([]use, 0, len(e.tenants))
+	for id, tp := range e.tenants {
+		order = append(order, use{id, tp.used.Load()})
+	}
+	slices.SortFunc(order, func(a, b use) int { return cmp.Compare(a.used, b.used) })
+	for _, u := range order {
+		if e.held <= e.budget*9/10 {
+			break
+		}
+		e.dropLocked(u.id)
+		e.changes[u.id]++
+	}
 }
 
 // SetAuditor makes the enforcer report denials.
@@ -190,6 +272,23 @@ func (e *Enforcer) RolesOn(ctx context.Context, tenantID, userID uuid.UUID, node
 	if err != nil {
 		return nil, err
 	}
+	if node != Root {
+		return tp.rolesOn(userID, node)
+	}
+	// A user's tenant-wide roles are asked on every GET /me: kept with the loaded policy, which
+	// is replaced whenever the tenant's policy changes. Callers get their own copy.
+	if r, ok := tp.rootRoles.Load(userID); ok {
+		return slices.Clone(r.([]string)), nil
+	}
+	roles, err := tp.rolesOn(userID, node)
+	if err != nil {
+		return nil, err
+	}
+	tp.rootRoles.Store(userID, slices.Clip(roles))
+	return slices.Clone(roles), nil
+}
+
+func (tp *tenantPolicy) rolesOn(userID uuid.UUID, node string) ([]string, error) {
 	policies, err := tp.ce.GetFilteredPolicy(0, tp.dom)
 	if err != nil {
 		return nil, err
@@ -334,7 +433,7 @@ func (e *Enforcer) Sync(ctx context.Context, tenantID uuid.UUID) error {
 // Forget drops the tenant's loaded policy here; the next decision reloads it.
 func (e *Enforcer) Forget(tenantID uuid.UUID) {
 	e.mu.Lock()
-	delete(e.tenants, tenantID)
+	e.dropLocked(tenantID)
 	e.changes[tenantID]++
 	e.mu.Unlock()
 }
@@ -375,11 +474,12 @@ func (e *Enforcer) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantPolic
 			return nil, err
 		}
 		if current {
+			tp.used.Store(e.clock.Add(1))
 			return tp, nil
 		}
 		e.mu.Lock()
 		if e.tenants[tenantID] == tp {
-			delete(e.tenants, tenantID)
+			e.dropLocked(tenantID)
 			e.changes[tenantID]++
 		}
 		gen = e.changes[tenantID]
@@ -395,7 +495,7 @@ func (e *Enforcer) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantPolic
 		}
 		e.mu.Lock()
 		if e.changes[tenantID] == gen {
-			e.tenants[tenantID] = tp
+			e.keepLocked(tenantID, tp)
 		}
 		e.mu.Unlock()
 		return tp, nil
@@ -498,6 +598,13 @@ func (e *Enforcer) load(ctx context.Context, tenantID uuid.UUID) (*tenantPolicy,
 		}
 	}
 	tp.checked.Store(now.UnixNano())
+	if rules, err := ce.GetPolicy(); err == nil {
+		tp.size += int64(len(rules)) * RuleBytes
+	}
+	tp.size += int64(len(links)) * RuleBytes
+	if g2, err := ce.GetNamedGroupingPolicy("g2"); err == nil {
+		tp.size += int64(len(g2)) * RuleBytes
+	}
 	ce.AddFunction("profileAllows", tp.profileAllows)
 	if err := ce.BuildRoleLinks(); err != nil {
 		return nil, fmt.Errorf("build role links: %w", err)

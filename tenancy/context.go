@@ -46,8 +46,23 @@ func TenantFrom(ctx context.Context) (uuid.UUID, bool) {
 
 // WithPrincipal returns ctx carrying the principal and scoped to its tenant.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	ctx = WithTenant(ctx, p.TenantID)
-	return context.WithValue(ctx, principalKey{}, p)
+	return &principalCtx{Context: ctx, tenant: p.TenantID, principal: p}
+}
+
+// principalCtx is two context.WithValue in one (every authenticated request makes one).
+type principalCtx struct {
+	context.Context
+	tenant, principal any
+}
+
+func (c *principalCtx) Value(key any) any {
+	switch key.(type) {
+	case tenantKey:
+		return c.tenant
+	case principalKey:
+		return c.principal
+	}
+	return c.Context.Value(key)
 }
 
 // PrincipalFrom returns the authenticated caller, if any.

@@ -7,10 +7,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	pgxuuid "github.com/vgarvardt/pgx-google-uuid/v5"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -42,6 +47,39 @@ type DB struct {
 	// writer connection (WAL lets readers run while a write transaction is open); on PostgreSQL
 	// it is gorm itself.
 	reader *gorm.DB
+	tracer *statementTracer
+}
+
+// OnStatement makes fn see the SQL of every statement the PostgreSQL pool runs from now on,
+// whichever way it was issued (gorm or straight on a transaction's connection), transaction
+// control (BEGIN, COMMIT, …) excepted; nil stops it. Tests count statements per request with it.
+func (d *DB) OnStatement(fn func(sql string)) {
+	if fn == nil {
+		d.tracer.hook.Store(nil)
+		return
+	}
+	d.tracer.hook.Store(&fn)
+}
+
+// statementTracer is the pgx tracer behind OnStatement: one atomic load per statement when unused.
+type statementTracer struct{ hook atomic.Pointer[func(string)] }
+
+func (t *statementTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if fn := t.hook.Load(); fn != nil && !txControl(data.SQL) {
+		(*fn)(data.SQL)
+	}
+	return ctx
+}
+
+func (*statementTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func txControl(sql string) bool {
+	word, _, _ := strings.Cut(strings.TrimSpace(sql), " ")
+	switch strings.ToLower(word) {
+	case "begin", "commit", "rollback", "savepoint", "release":
+		return true
+	}
+	return false
 }
 
 // Options configure Open.
@@ -67,10 +105,22 @@ func Open(opts Options) (*DB, error) {
 		reader  *gorm.DB
 		err     error
 		dialect Dialect
+		tracer  = &statementTracer{}
 	)
 	if opts.DatabaseURL != "" {
 		dialect = Postgres
-		g, err = gorm.Open(postgres.Open(opts.DatabaseURL), cfg)
+		var pc *pgx.ConnConfig
+		if pc, err = pgx.ParseConfig(opts.DatabaseURL); err != nil {
+			return nil, fmt.Errorf("parse database url: %w", err)
+		}
+		pc.Tracer = tracer
+		g, err = gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pc,
+			// uuid.UUID parameters are sent as 16 bytes, not through their driver.Valuer's string
+			// (which pgx then parses back, at some 18 allocations a parameter).
+			stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+				pgxuuid.Register(c.TypeMap())
+				return nil
+			}))}), cfg)
 	} else {
 		dialect = SQLite
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
@@ -115,7 +165,7 @@ func Open(opts Options) (*DB, error) {
 	if err := registerScope(g); err != nil {
 		return nil, err
 	}
-	return &DB{gorm: g, dialect: dialect, reader: reader}, nil
+	return &DB{gorm: g, dialect: dialect, reader: reader, tracer: tracer}, nil
 }
 
 // Dialect reports the backend.
@@ -199,8 +249,10 @@ func (d *DB) enterScope(tx *gorm.DB, tenantID uuid.UUID) error {
 	if d.dialect != Postgres {
 		return nil
 	}
-	if err := tx.Exec("SELECT set_config('role', ?, true), set_config('app.tenant_id', ?, true)",
-		AppRole, tenantID.String()).Error; err != nil {
+	// Straight on the transaction's connection: this runs before every tenant transaction, and
+	// gorm's statement building would cost more than the statement.
+	if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context,
+		"SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)", AppRole, tenantID.String()); err != nil {
 		return fmt.Errorf("enter tenant scope: %w", err)
 	}
 	return nil
@@ -216,6 +268,10 @@ func (d *DB) Registry(ctx context.Context) *gorm.DB {
 // request path may use it.
 func (d *DB) Raw() *gorm.DB { return d.gorm }
 
+// TxTenant returns the tenant a transaction handed out by Tx or ReadTx is scoped to, for the
+// few statements written out by hand on its connection (tx.Statement.ConnPool).
+func TxTenant(tx *gorm.DB) (uuid.UUID, bool) { return scopedTenant(tx.Statement.Context) }
+
 // scopedTenant returns the tenant of the enclosing Tx.
 func scopedTenant(ctx context.Context) (uuid.UUID, bool) {
 	if ctx == nil {
@@ -225,14 +281,32 @@ func scopedTenant(ctx context.Context) (uuid.UUID, bool) {
 	return id, ok
 }
 
+// slowQuery is the duration past which a statement is logged.
+const slowQuery = 200 * time.Millisecond
+
 func gormLogger(l *slog.Logger) logger.Interface {
 	if l == nil {
 		return logger.Discard
 	}
-	return logger.NewSlogLogger(l, logger.Config{
-		SlowThreshold:             200 * time.Millisecond,
+	return quietLogger{logger.NewSlogLogger(l, logger.Config{
+		SlowThreshold:             slowQuery,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		ParameterizedQueries:      true,
-	})
+	})}
+}
+
+// quietLogger renders a statement (gorm's Trace formats the SQL of every statement before it
+// decides whether to log it) only for the statements it logs: failed and slow ones.
+type quietLogger struct{ logger.Interface }
+
+func (q quietLogger) LogMode(level logger.LogLevel) logger.Interface {
+	return quietLogger{q.Interface.LogMode(level)}
+}
+
+func (q quietLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if (err == nil || errors.Is(err, gorm.ErrRecordNotFound)) && time.Since(begin) <= slowQuery {
+		return
+	}
+	q.Interface.Trace(ctx, begin, fc, err)
 }

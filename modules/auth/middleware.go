@@ -29,7 +29,7 @@ type RequestGuard interface {
 	Guard(ctx context.Context, p tenancy.Principal, method, path string) error
 }
 
-// Locals keys the middleware sets for logging.
+// Locals keys the middleware sets for logging: the principal's tenant and user (uuid.UUID).
 const (
 	LocalTenant = "tenant_id"
 	LocalUser   = "user_id"
@@ -59,8 +59,8 @@ func (s *Service) Authenticate(extra ...CredentialVerifier) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		c.Locals(LocalTenant, p.TenantID.String())
-		c.Locals(LocalUser, p.UserID.String())
+		c.Locals(LocalTenant, p.TenantID)
+		c.Locals(LocalUser, p.UserID)
 		// One unit of work from here to the end of the handler: the liveness check, every
 		// decision and the handler's reads share one connection, and a safe method's one
 		// snapshot.
@@ -129,7 +129,22 @@ func (v sessionVerifier) Live(ctx context.Context, p tenancy.Principal) error {
 
 // checkLive refuses a principal whose user is disabled, whose tenant is suspended or whose
 // session was revoked, at once and not only when the access token expires.
+// A live answer is kept in the node's LiveCache (see there for how it is dropped and when it is
+// not trusted).
 func (s *Service) checkLive(ctx context.Context, p tenancy.Principal) error {
+	key := LiveKey{Tenant: p.TenantID, Credential: p.SessionID}
+	if owner, _, ok := s.live.Get(key); ok && owner == p.UserID {
+		return nil
+	}
+	ticket := s.live.Begin()
+	if err := s.checkLiveDB(ctx, p); err != nil {
+		return err
+	}
+	s.live.Put(ticket, key, p.UserID, nil)
+	return nil
+}
+
+func (s *Service) checkLiveDB(ctx context.Context, p tenancy.Principal) error {
 	ctx = tenancy.WithTenant(ctx, p.TenantID)
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if _, err := s.users.ActiveTx(tx, p.UserID); err != nil {

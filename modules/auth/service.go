@@ -48,6 +48,9 @@ type Config struct {
 	PerAddress      int
 	LimitWindow     time.Duration
 	RevokedKeepTime time.Duration
+	// LiveCacheTTL is how long a node trusts a liveness check it made (0: it checks on every
+	// request). The cache serves only while the events hub's subscription is up (LiveCache).
+	LiveCacheTTL time.Duration
 }
 
 // Service holds the rules of sessions.
@@ -62,6 +65,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	streams StreamEnder
+	live    *LiveCache
 }
 
 // StreamEnder is told, after commit, that sessions ended, so that the live event streams opened
@@ -70,6 +74,10 @@ type StreamEnder interface {
 	UserEnded(ctx context.Context, tenantID, userID uuid.UUID)
 	SessionEnded(ctx context.Context, tenantID, userID, sessionID uuid.UUID)
 }
+
+// LiveCache is the node's cache of liveness checks; the events hub watches it (Hub.Watch) and
+// personal access tokens share it.
+func (s *Service) LiveCache() *LiveCache { return s.live }
 
 // SetStreamEnder connects the event streams.
 func (s *Service) SetStreamEnder(e StreamEnder) { s.streams = e }
@@ -85,7 +93,7 @@ func NewService(db *tenancy.DB, u Users, t Tenants, l Limiter, cfg Config, log *
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	return &Service{db: db, users: u, tenants: t, limiter: l, cfg: cfg, log: log, now: now,
-		signer: signer{key: cfg.Secret, ttl: cfg.AccessTTL, now: now}}
+		signer: signer{key: cfg.Secret, ttl: cfg.AccessTTL, now: now}, live: NewLiveCache(cfg.LiveCacheTTL, 0, now)}
 }
 
 // LoginInput is a password login.

@@ -2,9 +2,12 @@ package boards
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/tenancy"
 )
 
 var errNotFound = errors.New("board not found")
@@ -53,12 +56,41 @@ type listed struct {
 
 // listVisible is the board listing of one workspace, with the caller's role on each board, as
 // one query.
+//
+// For a caller who does not see everything it is a UNION of index-ordered branches, each cut at
+// the page size: the caller's memberships (board_members_user_idx, then the board by key), the
+// workspace's shared boards and its public boards when the caller is a workspace member
+// (boards_visible_idx). The page is the first limit ids of their union, so the work is bounded by
+// the caller's memberships and the page size, not by the workspace's boards: a workspace of
+// almost only private boards, listed by a user who is a member of few, no longer reads them all.
+// Readers of everything read the workspace in key order (boards_workspace_idx).
 func (store) listVisible(tx *gorm.DB, workspaceID, userID uuid.UUID, admin, wsMember bool, after uuid.UUID, limit int) ([]listed, error) {
-	cond, args := Visible("boards", userID, admin, wsMember)
 	q := tx.Model(&Board{}).
 		Select("boards.*, COALESCE((SELECT r.role FROM board_members r WHERE r.tenant_id = boards.tenant_id "+
 			"AND r.board_id = boards.id AND r.user_id = ?), '') AS my_role", userID).
-		Where("boards.workspace_id = ?", workspaceID).Where(cond, args...)
+		Where("boards.workspace_id = ?", workspaceID)
+	if !admin {
+		tenantID, ok := tenancy.TxTenant(tx)
+		if !ok {
+			return nil, tenancy.ErrNoTenant
+		}
+		// Each branch is a subquery of its own so that it may be ordered and cut (SQLite allows
+		// neither on the members of a compound SELECT).
+		branches := []string{`SELECT id FROM (SELECT m.board_id AS id FROM board_members m
+			JOIN boards mb ON mb.tenant_id = m.tenant_id AND mb.id = m.board_id
+			WHERE m.tenant_id = ? AND m.user_id = ? AND mb.workspace_id = ? AND m.board_id > ?
+			ORDER BY m.board_id LIMIT ?) AS mine`}
+		args := []any{tenantID, userID, workspaceID, after, limit}
+		if wsMember {
+			for _, v := range []string{"shared", "public"} {
+				branches = append(branches, `SELECT id FROM (SELECT vb.id FROM boards vb
+					WHERE vb.tenant_id = ? AND vb.workspace_id = ? AND vb.visibility = '`+v+`' AND vb.id > ?
+					ORDER BY vb.id LIMIT ?) AS `+v)
+				args = append(args, tenantID, workspaceID, after, limit)
+			}
+		}
+		q = q.Where("boards.id IN ("+strings.Join(branches, " UNION ")+")", args...)
+	}
 	if after != uuid.Nil {
 		q = q.Where("boards.id > ?", after)
 	}

@@ -60,6 +60,9 @@ func (h *Hub) TenantEnded(ctx context.Context, tenantID uuid.UUID) {
 // announce publishes the notice. A failure is logged, not returned: the change it follows has
 // committed, and the periodic liveness check closes the streams anyway.
 func (h *Hub) announce(ctx context.Context, n endNotice) {
+	// This node first, before the answer to the request that ended the principal is sent: its
+	// next request here is refused whatever the bus does.
+	h.tellEnded(n)
 	raw, err := json.Marshal(n)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -79,6 +82,7 @@ func (h *Hub) endMatching(payload string) {
 		h.log.Warn("events: bad ended message")
 		return
 	}
+	h.tellEnded(n)
 	h.mu.Lock()
 	var hit []*subscriber
 	if ts, ok := h.tenants[n.Tenant]; ok {
@@ -151,5 +155,49 @@ func (h *Hub) CheckLiveness(ctx context.Context) {
 			h.remove(s)
 			s.end(reasonEnded)
 		}
+	}
+}
+
+// EndedWatcher learns, on this node, of every principal that ended on any node (a per-node cache
+// of liveness drops what the notice names), and of the times the node may miss such notices:
+// BusLost when the subscription failed (notices published from then on may never arrive here),
+// BusJoined when it is confirmed again. A watcher starts lost; the hub's Start joins it.
+type EndedWatcher interface {
+	PrincipalEnded(tenant uuid.UUID, user, session, token *uuid.UUID)
+	BusLost()
+	BusJoined()
+}
+
+// Watch adds a watcher. One added before Start is joined by it; one added later is told of
+// notices and losses from then on (and should start joined).
+func (h *Hub) Watch(w EndedWatcher) {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	h.watchers = append(h.watchers, w)
+}
+
+func (h *Hub) watching() []EndedWatcher {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	return h.watchers
+}
+
+func (h *Hub) tellEnded(n endNotice) {
+	for _, w := range h.watching() {
+		w.PrincipalEnded(n.Tenant, n.User, n.Session, n.Token)
+	}
+}
+
+func (h *Hub) busLost(err error) {
+	h.log.Warn("events: subscription lost; liveness is checked in the database until it is back",
+		slog.String("error", err.Error()))
+	for _, w := range h.watching() {
+		w.BusLost()
+	}
+}
+
+func (h *Hub) busJoined() {
+	for _, w := range h.watching() {
+		w.BusJoined()
 	}
 }

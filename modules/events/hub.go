@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -58,6 +59,9 @@ type Config struct {
 	WriteTimeout time.Duration
 	// AdminAction is the default action that makes a caller an admin of an event's workspace.
 	AdminAction rbac.Action
+	// BusPing is how long the subscription may stay quiet before it is pinged (5 s); a ping
+	// that is not answered within another BusPing counts as a lost subscription.
+	BusPing time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -70,6 +74,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Heartbeat, 15*time.Second)
 	def(&c.LivenessInterval, 30*time.Second)
 	def(&c.WriteTimeout, 30*time.Second)
+	def(&c.BusPing, 5*time.Second)
 	if c.BufferSize <= 0 {
 		c.BufferSize = 256
 	}
@@ -108,6 +113,12 @@ type Hub struct {
 	shut      bool
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+	// afterDispatch, when set (tests), is called with each event id after it was offered to
+	// every local subscriber.
+	afterDispatch func(tenant uuid.UUID, id int64)
+
+	wmu      sync.Mutex
+	watchers []EndedWatcher
 }
 
 // tenantState is what the node holds for one tenant: its local streams and recent events.
@@ -158,11 +169,20 @@ func (h *Hub) Start(ctx context.Context) error {
 		}
 	}
 	h.stop = stop
-	h.wg.Add(2)
+	h.busJoined()
+	events := make(chan string, 4096)
+	h.wg.Add(3)
 	go func() {
 		defer h.wg.Done()
 		defer ps.Close()
-		h.receive(ctx, ps.Channel(redis.WithChannelSize(4096)))
+		defer close(events)
+		h.receive(ctx, ps, events)
+	}()
+	go func() {
+		defer h.wg.Done()
+		for payload := range events {
+			h.dispatch(ctx, payload)
+		}
 	}()
 	go func() {
 		defer h.wg.Done()
@@ -217,21 +237,63 @@ var publishScript = redis.NewScript(`local id = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
 return id`)
 
-// receive dispatches what arrives from Redis until ctx ends.
-func (h *Hub) receive(ctx context.Context, ch <-chan *redis.Message) {
+// receive reads the subscription until ctx ends: "principal ended" notices are applied at once,
+// events go to the dispatcher. go-redis reconnects a lost subscription by itself and says nothing
+// about it; this loop reads the connection itself (rather than PubSub.Channel) so that it sees
+// the loss, pings a quiet connection every BusPing, and tells the watchers: notices published
+// between the loss and the new subscription's confirmation are missed.
+func (h *Hub) receive(ctx context.Context, ps *redis.PubSub, events chan<- string) {
+	subscribed, pinged := 2, false
+	backoff := time.Duration(0)
 	for {
-		select {
-		case <-ctx.Done():
+		msg, err := ps.ReceiveTimeout(ctx, h.cfg.BusPing)
+		if ctx.Err() != nil {
 			return
-		case msg, ok := <-ch:
-			if !ok {
-				return
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && !pinged {
+				// Quiet: a ping proves the connection still answers (a failed write reconnects).
+				pinged = true
+				if ps.Ping(ctx) == nil {
+					continue
+				}
 			}
-			switch msg.Channel {
+			// The connection failed or stayed silent after a ping: whatever it carried since is lost.
+			if subscribed == 2 {
+				h.busLost(err)
+			}
+			subscribed, pinged = 0, false
+			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			// Subscribe again: on a connection go-redis has replaced this only repeats what its
+			// reconnect sent; on a silent one it either fails (and reconnects) or is confirmed.
+			// Either way the confirmations say when notices reach this node again.
+			_ = ps.Subscribe(ctx, EventsChannel, EndedChannel)
+			continue
+		}
+		pinged, backoff = false, 0
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" && subscribed < 2 {
+				if subscribed++; subscribed == 2 {
+					h.busJoined()
+				}
+			}
+		case *redis.Message:
+			switch m.Channel {
 			case EventsChannel:
-				h.dispatch(ctx, msg.Payload)
+				select {
+				case events <- m.Payload:
+				case <-ctx.Done():
+					return
+				}
 			case EndedChannel:
-				h.endMatching(msg.Payload)
+				h.endMatching(m.Payload)
 			}
 		}
 	}

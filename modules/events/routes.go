@@ -59,8 +59,8 @@ func (hd handler) stream(c *fiber.Ctx) error {
 		return err
 	}
 	p := st.sub.p
-	c.Locals(auth.LocalTenant, p.TenantID.String())
-	c.Locals(auth.LocalUser, p.UserID.String())
+	c.Locals(auth.LocalTenant, p.TenantID)
+	c.Locals(auth.LocalUser, p.UserID)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no") // proxies must not hold events back

@@ -2,12 +2,10 @@ package images
 
 import (
 	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/google/uuid"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
@@ -178,11 +176,11 @@ func (h handler) file(thumbnail bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		img, f, _, err := h.s.File(c.UserContext(), id, thumbnail)
+		img, f, size, err := h.s.File(c.UserContext(), id, thumbnail)
 		if err != nil {
 			return err
 		}
-		return serve(c, img, f, thumbnail, "private")
+		return serve(c, img, f, size, thumbnail, "private")
 	}
 }
 
@@ -258,18 +256,17 @@ func (h handler) publicFile(thumbnail bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		img, f, _, err := h.s.PublicFile(c.UserContext(), id, imageID, thumbnail)
+		img, f, size, err := h.s.PublicFile(c.UserContext(), id, imageID, thumbnail)
 		if err != nil {
 			return err
 		}
-		return serve(c, img, f, thumbnail, "public")
+		return serve(c, img, f, size, thumbnail, "public")
 	}
 }
 
-// serve writes a stored file with http.ServeContent: ETag / If-None-Match, If-Modified-Since and
-// Range requests are the standard library's.
-func serve(c *fiber.Ctx, img Image, f ReadSeekCloser, thumbnail bool, cache string) error {
-	defer f.Close()
+// serve streams a stored file from disk (web.ServeFile: ETag / If-None-Match, If-Modified-Since
+// and Range), never holding it whole in memory.
+func serve(c *fiber.Ctx, img Image, f ReadSeekCloser, size int64, thumbnail bool, cache string) error {
 	ct, etag := img.ContentType, `"`+img.Sha256+`"`
 	if thumbnail {
 		ct, etag = "image/png", `"`+img.Sha256+`-thumb"`
@@ -277,11 +274,8 @@ func serve(c *fiber.Ctx, img Image, f ReadSeekCloser, thumbnail bool, cache stri
 			ct = "image/jpeg"
 		}
 	}
-	return adaptor.HTTPHandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", ct)
-		w.Header().Set("ETag", etag)
-		w.Header().Set("Cache-Control", cache+", max-age=0, must-revalidate")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		http.ServeContent(w, r, "", img.UpdatedAt, f)
-	})(c)
+	c.Set(fiber.HeaderContentType, ct)
+	c.Set(fiber.HeaderCacheControl, cache+", max-age=0, must-revalidate")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	return web.ServeFile(c, web.File{Content: f, Size: size, ModTime: img.UpdatedAt, ETag: etag})
 }

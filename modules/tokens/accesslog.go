@@ -99,10 +99,14 @@ func (l *Logger) Record(ctx context.Context, err error, r Request) {
 	var tenantID, tokenID uuid.UUID
 	if p, ok := tenancy.PrincipalFrom(ctx); ok && p.Kind == tenancy.CredentialPAT {
 		tenantID, tokenID = p.TenantID, p.TokenID
-	} else if refused := (*RefusedError)(nil); errors.As(err, &refused) {
-		tenantID, tokenID = refused.TenantID, refused.TokenID
-	} else {
+	} else if err == nil {
 		return
+	} else {
+		var refused *RefusedError
+		if !errors.As(err, &refused) {
+			return
+		}
+		tenantID, tokenID = refused.TenantID, refused.TokenID
 	}
 	id, e := uuid.NewV7()
 	if e != nil {

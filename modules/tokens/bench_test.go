@@ -41,6 +41,7 @@ func BenchmarkAuthenticate_PATvsJWT(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				var ctx fasthttp.RequestCtx
 				for pb.Next() {
+					ctx.ResetUserValues()
 					ctx.Request.Reset()
 					ctx.Response.Reset()
 					ctx.Request.SetRequestURI("/api/v1/me")

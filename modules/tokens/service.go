@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -61,6 +62,7 @@ const SystemSubject = "system"
 // Service holds the rules of personal access tokens. It is also the credential verifier the
 // authentication middleware asks for `atl_pat_` tokens (Accepts, Verify, Guard).
 type Service struct {
+	live     *auth.LiveCache
 	db       *tenancy.DB
 	authz    Authorizer
 	users    Users

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -34,8 +36,16 @@ func (s *Service) Verify(ctx context.Context, raw string) (tenancy.Principal, er
 	if err != nil {
 		return tenancy.Principal{}, apierr.Unauthorized()
 	}
-	ctx = tenancy.WithTenant(ctx, sec.TenantID)
 	now := s.now()
+	key := auth.LiveKey{Tenant: sec.TenantID, Credential: sec.ID}
+	if owner, v, ok := s.live.Get(key); ok {
+		if c, ok := v.(liveToken); ok && sameHash(c.hash, sec.hash()) && c.expires.After(now) {
+			return tenancy.Principal{TenantID: sec.TenantID, UserID: owner, Kind: tenancy.CredentialPAT, TokenID: sec.ID,
+				Scopes: c.scopes}, nil
+		}
+	}
+	ticket := s.live.Begin()
+	ctx = tenancy.WithTenant(ctx, sec.TenantID)
 	var (
 		t      Token
 		reason string
@@ -76,9 +86,24 @@ func (s *Service) Verify(ctx context.Context, raw string) (tenancy.Principal, er
 	case err != nil:
 		return tenancy.Principal{}, fmt.Errorf("verify personal access token: %w", err)
 	}
+	scopes := slices.Clone([]string(t.Scopes))
+	// The cached scopes are shared by every request that hits the entry: nothing changes them.
+	s.live.Put(ticket, key, t.UserID, liveToken{hash: t.SecretHash, expires: t.ExpiresAt, scopes: slices.Clip(scopes)})
 	return tenancy.Principal{TenantID: sec.TenantID, UserID: t.UserID, Kind: tenancy.CredentialPAT, TokenID: t.ID,
-		Scopes: slices.Clone([]string(t.Scopes))}, nil
+		Scopes: scopes}, nil
 }
+
+// liveToken is what the node's liveness cache keeps of a verified token: a request that presents
+// the same secret before the token's expiry is its owner's without reading the database (the
+// cache drops it when the token is revoked, its owner disabled or its tenant suspended).
+type liveToken struct {
+	hash    []byte
+	expires time.Time
+	scopes  []string
+}
+
+// SetLiveCache shares the node's liveness cache (auth.Service.LiveCache) with token verification.
+func (s *Service) SetLiveCache(c *auth.LiveCache) { s.live = c }
 
 // Guard is the edge check of a token's scopes, run after Verify and before the handler: without
 // the `write` scope a token may only use the safe methods GET, HEAD and OPTIONS. (Authorize

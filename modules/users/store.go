@@ -1,12 +1,15 @@
 package users
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // ErrNotFound is "no such user in this tenant".
@@ -26,13 +29,28 @@ func (store) insert(tx *gorm.DB, u *User) error {
 	return err
 }
 
+// get reads one user of the tenant, what the API shows of it (not the password hash). It serves
+// every GET /me, so it is one statement on the transaction's connection rather than a gorm query
+// (which costs about three times the allocations of the statement itself): the tenant condition
+// is written out from the transaction's scope, and row-level security applies as to every
+// statement.
 func (store) get(tx *gorm.DB, id uuid.UUID) (User, error) {
 	var u User
-	err := tx.Where("id = ?", id).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	tenantID, ok := tenancy.TxTenant(tx)
+	if !ok {
+		return u, tenancy.ErrNoTenant
+	}
+	err := tx.Statement.ConnPool.QueryRowContext(tx.Statement.Context,
+		`SELECT id, email, display_name, disabled, created_at FROM users WHERE tenant_id = $1 AND id = $2`, tenantID, id).
+		Scan(&u.ID, &u.Email, &u.DisplayName, &u.Disabled, &u.CreatedAt)
+	u.TenantID = tenantID
+	if errors.Is(err, sql.ErrNoRows) {
 		return u, ErrNotFound
 	}
-	return u, err
+	if err != nil {
+		return u, fmt.Errorf("load user %s: %w", id, err)
+	}
+	return u, nil
 }
 
 func (store) byEmail(tx *gorm.DB, email string) (User, error) {
