@@ -93,7 +93,7 @@ func NewService(db *tenancy.DB, u Users, t Tenants, l Limiter, cfg Config, log *
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	return &Service{db: db, users: u, tenants: t, limiter: l, cfg: cfg, log: log, now: now,
-		signer: signer{key: cfg.Secret, ttl: cfg.AccessTTL, now: now}, live: NewLiveCache(cfg.LiveCacheTTL, 0, now)}
+		signer: newSigner(cfg.Secret, cfg.AccessTTL, now), live: NewLiveCache(cfg.LiveCacheTTL, 0, now)}
 }
 
 // LoginInput is a password login.

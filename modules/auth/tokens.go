@@ -33,9 +33,22 @@ type accessClaims struct {
 
 // signer issues and verifies access tokens (HS256 with the deployment's secret).
 type signer struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
+	key    []byte
+	ttl    time.Duration
+	now    func() time.Time
+	parser *jwt.Parser
+}
+
+// newSigner returns a signer whose parser (built once: it is on every request's path) accepts
+// only what issue writes.
+func newSigner(key []byte, ttl time.Duration, now func() time.Time) signer {
+	return signer{key: key, ttl: ttl, now: now, parser: jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(now),
+	)}
 }
 
 var errBadToken = errors.New("bad token")
@@ -63,13 +76,7 @@ func (s signer) issue(tenantID, userID, sessionID uuid.UUID) (string, time.Time,
 // parsing and signature check are the jwt library's, never our own.
 func (s signer) verify(raw string) (accessClaims, error) {
 	var c accessClaims
-	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return s.key, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(s.now),
-	)
+	_, err := s.parser.ParseWithClaims(raw, &c, s.keyFunc)
 	if err != nil {
 		return c, fmt.Errorf("%w: %v", errBadToken, err)
 	}
@@ -78,6 +85,8 @@ func (s signer) verify(raw string) (accessClaims, error) {
 	}
 	return c, nil
 }
+
+func (s signer) keyFunc(*jwt.Token) (any, error) { return s.key, nil }
 
 // refreshSecret is a refresh token decoded: which tenant and row it names, and its secret.
 type refreshSecret struct {
