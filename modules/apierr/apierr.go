@@ -100,6 +100,11 @@ func Unavailable(what string, cause error) *Error {
 	return &Error{Code: CodeUnavailable, Message: what + " unavailable", cause: cause}
 }
 
+// Busy is a server that is at capacity for the work asked of it: a 503 with Retry-After.
+func Busy(msg string, retryAfter int) *Error {
+	return &Error{Code: CodeUnavailable, Message: msg, Details: map[string]int{"retry_after": max(retryAfter, 1)}}
+}
+
 // As returns the categorised error in err's chain, if any.
 func As(err error) (*Error, bool) {
 	var e *Error

@@ -234,7 +234,8 @@ func (s *Service) Public(ctx context.Context, boardID uuid.UUID, page web.Cursor
 		Images: pg.Items, NextCursor: pg.NextCursor}, nil
 }
 
-// PublicFile opens an image's file or thumbnail if it is on the published board.
+// PublicFile opens an image's thumbnail, or its stripped copy (never the file as uploaded), if
+// it is on the published board.
 func (s *Service) PublicFile(ctx context.Context, boardID, imageID uuid.UUID, thumbnail bool) (Image, ReadSeekCloser, int64, error) {
 	ctx, _, err := s.boards.Published(ctx, boardID)
 	if err != nil {
@@ -250,5 +251,8 @@ func (s *Service) PublicFile(ctx context.Context, boardID, imageID uuid.UUID, th
 	if err != nil {
 		return Image{}, nil, 0, err
 	}
-	return s.open(ctx, img, thumbnail)
+	if thumbnail {
+		return s.open(ctx, img, fileThumb)
+	}
+	return s.open(ctx, img, fileClean)
 }

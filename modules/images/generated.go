@@ -47,7 +47,10 @@ func (s *Service) Decode(ctx context.Context, id uuid.UUID) (image.Image, error)
 	if err != nil {
 		return nil, fmt.Errorf("read image %s: %w", id, err)
 	}
-	_, img, err := Inspect(data, s.limits)
+	_, img, err := s.gate.Inspect(ctx, data, s.limits)
+	if apierr.Is(err, apierr.CodeUnavailable) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("decode image %s: %w", id, err)
 	}
@@ -112,18 +115,13 @@ func (s *Service) SaveGenerated(ctx context.Context, wsID, boardID uuid.UUID, ge
 			cleanup()
 			return nil, err
 		}
-		media, decoded, err := Inspect(g.PNG, s.limits)
+		thumb, clean, media, err := s.derive(ctx, g.PNG)
 		if err == nil && media.Format != "png" {
 			err = fmt.Errorf("a %s, not a PNG", media.Format)
 		}
 		if err != nil {
 			cleanup()
 			return nil, fmt.Errorf("generated image: %w", err)
-		}
-		thumb, _, err := Thumbnail(decoded, media.Format)
-		if err != nil {
-			cleanup()
-			return nil, fmt.Errorf("thumbnail: %w", err)
 		}
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -144,6 +142,10 @@ func (s *Service) SaveGenerated(ctx context.Context, wsID, boardID uuid.UUID, ge
 		if err := s.storage.Put(ctx, ThumbKey(p.TenantID, id), thumb); err != nil {
 			cleanup()
 			return nil, fmt.Errorf("store thumbnail: %w", err)
+		}
+		if err := s.storage.Put(ctx, CleanKey(p.TenantID, id), clean); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("store stripped copy: %w", err)
 		}
 	}
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {

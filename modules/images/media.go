@@ -2,6 +2,7 @@ package images
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -39,36 +40,59 @@ var formats = map[string]string{"png": "image/png", "jpeg": "image/jpeg", "webp"
 
 // Inspect checks that data is a PNG, JPEG or WebP image within the limits and fully decodable.
 // A text file named .png, a truncated file or a 20,000×20,000 image are refused with 400/413.
+// It does not bound memory across concurrent decodes: services decode through a DecodeGate.
 func Inspect(data []byte, lim Limits) (Media, image.Image, error) {
+	m, img, _, err := inspect(context.Background(), nil, data, lim)
+	return m, img, err
+}
+
+// inspect is Inspect, the decode inside gate's bounds when gate is not nil; the caller runs
+// release once done with the decoded image (not when err is set).
+func inspect(ctx context.Context, gate *DecodeGate, data []byte, lim Limits) (_ Media, _ image.Image, release func(), err error) {
+	release = func() {}
 	if len(data) == 0 {
-		return Media{}, nil, apierr.Invalid("file", "the file is empty")
+		return Media{}, nil, nil, apierr.Invalid("file", "the file is empty")
 	}
 	if int64(len(data)) > lim.MaxBytes {
-		return Media{}, nil, apierr.TooLarge(fmt.Sprintf("the file is larger than %d bytes", lim.MaxBytes))
+		return Media{}, nil, nil, apierr.TooLarge(fmt.Sprintf("the file is larger than %d bytes", lim.MaxBytes))
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return Media{}, nil, apierr.Invalid("file", "not a PNG, JPEG or WebP image")
+		return Media{}, nil, nil, apierr.Invalid("file", "not a PNG, JPEG or WebP image")
 	}
 	ct, ok := formats[format]
 	if !ok {
-		return Media{}, nil, apierr.Invalid("file", "not a PNG, JPEG or WebP image")
+		return Media{}, nil, nil, apierr.Invalid("file", "not a PNG, JPEG or WebP image")
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return Media{}, nil, apierr.Invalid("file", "the image has no pixels")
+		return Media{}, nil, nil, apierr.Invalid("file", "the image has no pixels")
 	}
 	if cfg.Width > lim.MaxSide || cfg.Height > lim.MaxSide || int64(cfg.Width)*int64(cfg.Height) > lim.MaxPixels {
-		return Media{}, nil, apierr.TooLarge(fmt.Sprintf("the image is %d×%d; at most %d pixels and %d per side",
+		return Media{}, nil, nil, apierr.TooLarge(fmt.Sprintf("the image is %d×%d; at most %d pixels and %d per side",
 			cfg.Width, cfg.Height, lim.MaxPixels, lim.MaxSide))
+	}
+	if gate != nil {
+		pixels := int64(cfg.Width) * int64(cfg.Height)
+		if release, err = gate.acquire(ctx, pixels); err != nil {
+			return Media{}, nil, nil, err
+		}
+		defer func() {
+			if err != nil {
+				release()
+			}
+		}()
+		if gate.onDecode != nil {
+			gate.onDecode(pixels)
+		}
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return Media{}, nil, apierr.Invalid("file", "the image is truncated")
+			return Media{}, nil, nil, apierr.Invalid("file", "the image is truncated")
 		}
-		return Media{}, nil, apierr.Invalid("file", "the image cannot be decoded")
+		return Media{}, nil, nil, apierr.Invalid("file", "the image cannot be decoded")
 	}
-	return Media{ContentType: ct, Format: format, Width: cfg.Width, Height: cfg.Height}, img, nil
+	return Media{ContentType: ct, Format: format, Width: cfg.Width, Height: cfg.Height}, img, release, nil
 }
 
 // ThumbnailSide is the longest side of a thumbnail.
@@ -99,4 +123,29 @@ func Thumbnail(img image.Image, format string) ([]byte, string, error) {
 		return nil, "", err
 	}
 	return buf.Bytes(), "image/png", nil
+}
+
+// Strip re-encodes a decoded image through the standard encoders, so nothing but its pixels is
+// kept: no PNG text chunks (a prompt, a workflow), no EXIF (GPS), no XMP, no ICC profile. A JPEG
+// stays a JPEG; PNG and WebP (no encoder in the standard library) become PNG, losslessly.
+func Strip(img image.Image, format string) ([]byte, string, error) {
+	var buf bytes.Buffer
+	if format == "jpeg" {
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 92}); err != nil {
+			return nil, "", err
+		}
+		return buf.Bytes(), "image/jpeg", nil
+	}
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), "image/png", nil
+}
+
+// strippedType is the content type of the stripped copy of a file of content type ct.
+func strippedType(ct string) string {
+	if ct == "image/jpeg" {
+		return ct
+	}
+	return "image/png"
 }

@@ -27,6 +27,8 @@ type Image struct {
 	Metadata    datatypes.JSON
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Stripped: the file opened is the stripped copy (CleanKey), of this ContentType.
+	Stripped bool `gorm:"-"`
 }
 
 // View is an image as the API shows it. Metadata is the generation metadata: null with

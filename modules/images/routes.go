@@ -268,6 +268,9 @@ func (h handler) publicFile(thumbnail bool) fiber.Handler {
 // and Range), never holding it whole in memory.
 func serve(c *fiber.Ctx, img Image, f ReadSeekCloser, size int64, thumbnail bool, cache string) error {
 	ct, etag := img.ContentType, `"`+img.Sha256+`"`
+	if img.Stripped {
+		etag = `"` + img.Sha256 + `-clean"`
+	}
 	if thumbnail {
 		ct, etag = "image/png", `"`+img.Sha256+`-thumb"`
 		if img.ContentType == "image/jpeg" {

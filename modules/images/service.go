@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"unicode/utf8"
 
@@ -58,13 +59,18 @@ type Service struct {
 	auditor    rbac.Auditor
 	jobs       Enqueuer
 	privacy    Privacy
+	gate       *DecodeGate
 	log        *slog.Logger
 }
 
 // NewService wires the service.
 func NewService(db *tenancy.DB, authz Authorizer, b Boards, ws Workspaces, st Storage, lim Limits, auditor rbac.Auditor, log *slog.Logger) *Service {
-	return &Service{db: db, authz: authz, boards: b, workspaces: ws, storage: st, limits: lim, auditor: auditor, log: log}
+	return &Service{db: db, authz: authz, boards: b, workspaces: ws, storage: st, limits: lim, auditor: auditor,
+		gate: NewDecodeGate(DefaultDecodeBounds(lim)), log: log}
 }
+
+// SetDecodeBounds replaces the default bounds on decoding (DECODE_* settings).
+func (s *Service) SetDecodeBounds(b DecodeBounds) { s.gate = NewDecodeGate(b) }
 
 // access is an image with how the caller stands to it.
 type access struct {
@@ -250,13 +256,9 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 	if err != nil {
 		return View{}, err
 	}
-	media, decoded, err := Inspect(data, s.limits)
+	thumb, clean, media, err := s.derive(ctx, data)
 	if err != nil {
 		return View{}, err
-	}
-	thumb, _, err := Thumbnail(decoded, media.Format)
-	if err != nil {
-		return View{}, fmt.Errorf("thumbnail: %w", err)
 	}
 	p, _ := tenancy.PrincipalFrom(ctx)
 	id, err := uuid.NewV7()
@@ -273,6 +275,10 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 	if err := s.storage.Put(ctx, ThumbKey(p.TenantID, id), thumb); err != nil {
 		s.removeFiles(ctx, p.TenantID, id)
 		return View{}, fmt.Errorf("store thumbnail: %w", err)
+	}
+	if err := s.storage.Put(ctx, CleanKey(p.TenantID, id), clean); err != nil {
+		s.removeFiles(ctx, p.TenantID, id)
+		return View{}, fmt.Errorf("store stripped copy: %w", err)
 	}
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if boardID != nil {
@@ -292,6 +298,23 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 		return View{}, err
 	}
 	return s.view(ctx, access{img: img, own: true, admin: admin})
+}
+
+// derive decodes an upload within the decode bounds and makes its thumbnail and stripped copy,
+// holding the bounds' room until the canvas is no longer needed.
+func (s *Service) derive(ctx context.Context, data []byte) (thumb, clean []byte, media Media, err error) {
+	media, decoded, release, err := s.gate.Hold(ctx, data, s.limits)
+	if err != nil {
+		return nil, nil, Media{}, err
+	}
+	defer release()
+	if thumb, _, err = Thumbnail(decoded, media.Format); err != nil {
+		return nil, nil, Media{}, fmt.Errorf("thumbnail: %w", err)
+	}
+	if clean, _, err = Strip(decoded, media.Format); err != nil {
+		return nil, nil, Media{}, fmt.Errorf("strip metadata: %w", err)
+	}
+	return thumb, clean, media, nil
 }
 
 // checkBoardAdd checks that the caller may add images to the board, a board of the workspace.
@@ -382,6 +405,9 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (View, error) {
 }
 
 // File opens the image's file (or thumbnail) after the same read check as every other path.
+// The file as uploaded goes to its owner, admins and whoever the privacy profile shows generation
+// metadata to; everyone else gets the stripped copy (Image.Stripped set), since a PNG's text
+// chunks or a JPEG's EXIF carry the same metadata. Thumbnails never carry any.
 func (s *Service) File(ctx context.Context, id uuid.UUID, thumbnail bool) (Image, ReadSeekCloser, int64, error) {
 	var a access
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
@@ -392,19 +418,71 @@ func (s *Service) File(ctx context.Context, id uuid.UUID, thumbnail bool) (Image
 	if err != nil {
 		return Image{}, nil, 0, err
 	}
-	return s.open(ctx, a.img, thumbnail)
+	v := fileOriginal
+	if thumbnail {
+		v = fileThumb
+	} else {
+		rule, err := s.metadataRule(ctx, a.img.WorkspaceID)
+		if err != nil {
+			return Image{}, nil, 0, err
+		}
+		if au := a.audience(); !au.owner && !au.admin && !rule(au) {
+			v = fileClean
+		}
+	}
+	return s.open(ctx, a.img, v)
 }
 
-func (s *Service) open(ctx context.Context, img Image, thumbnail bool) (Image, ReadSeekCloser, int64, error) {
+// fileVariant is which stored file of an image to open.
+type fileVariant int
+
+const (
+	fileOriginal fileVariant = iota
+	fileThumb
+	fileClean
+)
+
+func (s *Service) open(ctx context.Context, img Image, v fileVariant) (Image, ReadSeekCloser, int64, error) {
 	key := FileKey(img.TenantID, img.ID)
-	if thumbnail {
+	switch v {
+	case fileThumb:
 		key = ThumbKey(img.TenantID, img.ID)
+	case fileClean:
+		key = CleanKey(img.TenantID, img.ID)
+		img.Stripped, img.ContentType = true, strippedType(img.ContentType)
 	}
 	f, size, err := s.storage.Open(ctx, key)
+	if errors.Is(err, ErrNoFile) && v == fileClean {
+		// An image stored before stripped copies existed: make its copy once, now.
+		if err = s.makeClean(ctx, img); err == nil {
+			f, size, err = s.storage.Open(ctx, key)
+		}
+	}
 	if errors.Is(err, ErrNoFile) {
 		return Image{}, nil, 0, apierr.NotFound("image")
 	}
 	return img, f, size, err
+}
+
+// makeClean stores the stripped copy of an image that has none, from its file.
+func (s *Service) makeClean(ctx context.Context, img Image) error {
+	f, _, err := s.storage.Open(ctx, FileKey(img.TenantID, img.ID))
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, s.limits.MaxBytes+1))
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("read image %s: %w", img.ID, err)
+	}
+	_, clean, _, err := s.derive(ctx, data)
+	if apierr.Is(err, apierr.CodeUnavailable) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("strip image %s: %w", img.ID, err)
+	}
+	return s.storage.Put(ctx, CleanKey(img.TenantID, img.ID), clean)
 }
 
 // Patch renames or stars an image (the table's update right).
@@ -472,7 +550,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 }
 
 func (s *Service) removeFiles(ctx context.Context, tenantID, id uuid.UUID) {
-	for _, key := range []string{FileKey(tenantID, id), ThumbKey(tenantID, id)} {
+	for _, key := range []string{FileKey(tenantID, id), ThumbKey(tenantID, id), CleanKey(tenantID, id)} {
 		if err := s.storage.Delete(ctx, key); err != nil {
 			s.log.WarnContext(ctx, "image file left behind", slog.String("key", key), slog.Any("error", err))
 		}

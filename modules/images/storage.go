@@ -35,6 +35,11 @@ func FileKey(tenantID, imageID uuid.UUID) string {
 // ThumbKey is the key of an image's thumbnail.
 func ThumbKey(tenantID, imageID uuid.UUID) string { return FileKey(tenantID, imageID) + ".thumb" }
 
+// CleanKey is the key of an image's stripped copy: its pixels re-encoded without the metadata the
+// file carried (Strip), served to readers the privacy profile hides generation metadata from and
+// on the public endpoint.
+func CleanKey(tenantID, imageID uuid.UUID) string { return FileKey(tenantID, imageID) + ".clean" }
+
 // LocalStorage keeps files under a directory, written atomically (temp file, fsync, rename), so a
 // reader never sees half a file and a crash leaves no partial file under a real key.
 type LocalStorage struct{ root string }

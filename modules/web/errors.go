@@ -66,7 +66,7 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 				slog.String("path", c.Path()),
 				slog.Any("error", err))
 		}
-		if e, ok := apierr.As(err); ok && e.Code == apierr.CodeRateLimited {
+		if e, ok := apierr.As(err); ok && (e.Code == apierr.CodeRateLimited || e.Code == apierr.CodeUnavailable) {
 			if d, ok := e.Details.(map[string]int); ok {
 				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(d["retry_after"], 1)))
 			}
