@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -149,6 +150,8 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Boards = boards.NewService(db, enforcer, a.Workspaces, a.Audit)
 	a.Images = images.NewService(db, enforcer, a.Boards, a.Workspaces, storage,
 		images.Limits{MaxBytes: cfg.UploadMaxBytes, MaxPixels: cfg.UploadMaxPixels, MaxSide: cfg.UploadMaxSide}, a.Audit, log)
+	a.Images.SetDecodeBounds(images.DecodeBounds{MaxPixels: cmp.Or(cfg.DecodeMaxPixelsInFlight, cfg.UploadMaxPixels),
+		MaxConcurrent: cfg.DecodeMaxConcurrent, Wait: cfg.DecodeWait})
 	a.Boards.SetImages(a.Images)
 	a.Images.SetEnqueuer(a.Jobs)
 	a.Authz.RegisterExplainer("board", a.Boards.Explain)

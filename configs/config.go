@@ -39,6 +39,12 @@ type Config struct {
 	UploadMaxBytes  int64 `env:"UPLOAD_MAX_BYTES" envDefault:"26214400"`
 	UploadMaxPixels int64 `env:"UPLOAD_MAX_PIXELS" envDefault:"40000000"`
 	UploadMaxSide   int   `env:"UPLOAD_MAX_SIDE" envDefault:"12000"`
+	// Decoding is bounded in memory across requests: at most DecodeMaxPixelsInFlight pixels
+	// (0: UPLOAD_MAX_PIXELS) and DecodeMaxConcurrent decodes (0: the number of CPUs) at once; a
+	// decode waits up to DecodeWait for room, then answers 503 with Retry-After.
+	DecodeMaxPixelsInFlight int64         `env:"DECODE_MAX_PIXELS_IN_FLIGHT" envDefault:"0"`
+	DecodeMaxConcurrent     int           `env:"DECODE_MAX_CONCURRENT" envDefault:"0"`
+	DecodeWait              time.Duration `env:"DECODE_WAIT" envDefault:"5s"`
 
 	// Login attempts allowed per window, per account and per client address.
 	LoginLimitPerAccount int           `env:"LOGIN_LIMIT_PER_ACCOUNT" envDefault:"10"`

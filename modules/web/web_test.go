@@ -160,6 +160,7 @@ func TestRender_mapsEveryCategory(t *testing.T) {
 		{apierr.TooLarge("big"), 413},
 		{apierr.RateLimited(3), 429},
 		{apierr.Unavailable("redis", errors.New("dial tcp")), 503},
+		{apierr.Busy("decoding", 5), 503},
 		{fmt.Errorf("wrapped: %w", apierr.NotFound("user")), 404},
 		{fiber.ErrRequestEntityTooLarge, 413},
 		{fiber.ErrNotFound, 404},
@@ -297,6 +298,24 @@ func TestDecode_badValuesNameTheirFieldNeverAGoType(t *testing.T) {
 		if resp.StatusCode != 400 || !strings.Contains(string(b), `"field":"`+c.field+`"`) || !strings.Contains(string(b), c.reason) ||
 			strings.Contains(string(b), "time.Time") || strings.Contains(string(b), "int\"") || strings.Contains(string(b), "parsing") {
 			t.Errorf("%s: %d %s, want 400 naming %s (%s)", c.body, resp.StatusCode, b, c.field, c.reason)
+		}
+	}
+}
+
+// A server at capacity (apierr.Busy) answers 503 with Retry-After, like a rate limit's 429.
+func TestErrorHandler_busyAnswers503WithRetryAfter(t *testing.T) {
+	f := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(discardLogger())})
+	f.Get("/busy", func(c *fiber.Ctx) error { return fmt.Errorf("upload: %w", apierr.Busy("decoding", 5)) })
+	f.Get("/down", func(c *fiber.Ctx) error { return apierr.Unavailable("redis", errors.New("dial")) })
+	for _, tc := range []struct {
+		path, retry string
+	}{{"/busy", "5"}, {"/down", ""}} {
+		resp, err := f.Test(httptest.NewRequest("GET", tc.path, nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != tc.retry {
+			t.Errorf("%s: %d Retry-After %q, want 503 and %q", tc.path, resp.StatusCode, resp.Header.Get("Retry-After"), tc.retry)
 		}
 	}
 }
