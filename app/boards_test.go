@@ -129,8 +129,8 @@ func TestBoards_regression_sharedBoardImagesCannotBeDeletedOrMovedByNonOwners(t 
 	files := btFiles(t, env)
 	btMust(t, env.Do(http.MethodDelete, "/api/v1/images/"+img.String(), k.owner.Token, nil), http.StatusNoContent)
 	btErr(t, env.Do(http.MethodGet, "/api/v1/images/"+img.String()+"/file", k.owner.Token, nil), http.StatusNotFound, "not_found", "")
-	if got := btFiles(t, env); got != files-2 {
-		t.Errorf("files after deleting an image: %d, want %d", got, files-2)
+	if got := btFiles(t, env); got != files-btFilesPerImage {
+		t.Errorf("files after deleting an image: %d, want %d", got, files-btFilesPerImage)
 	}
 }
 
@@ -356,8 +356,8 @@ func TestBoards_deleteWithImagesRemovesRowsAndFiles(t *testing.T) {
 		t.Errorf("%d image rows left", n)
 	}
 	btRemoveFiles(t, env, w.a.ID) // the files go in a job, off the request path
-	if got := btFiles(t, env); got != empty+2 {
-		t.Errorf("files: %d, want %d (only the uncategorised image's file and thumbnail)", got, empty+2)
+	if got := btFiles(t, env); got != empty+btFilesPerImage {
+		t.Errorf("files: %d, want %d (only the uncategorised image's files)", got, empty+btFilesPerImage)
 	}
 	btMust(t, env.Do(http.MethodGet, "/api/v1/images/"+kept.String()+"/file", k.owner.Token, nil), http.StatusOK)
 }
@@ -752,8 +752,8 @@ func TestImages_uploadRefusesBadInputAndLeavesNothingBehind(t *testing.T) {
 	btErr(t, env.Do(http.MethodPost, "/api/v1/workspaces/default/images", admin, map[string]any{"file": "x"}), http.StatusBadRequest, "invalid", "file")
 	// Control: the same valid file is accepted onto a board of the workspace.
 	btMust(t, env.Do(http.MethodPost, "/api/v1/workspaces/default/images", admin, btFormOf("ok.png", valid, map[string]string{"board_id": here.String()})), http.StatusCreated)
-	if n := btFiles(t, env); n != 2 {
-		t.Errorf("%d files after one good upload, want the file and its thumbnail", n)
+	if n := btFiles(t, env); n != btFilesPerImage {
+		t.Errorf("%d files after one good upload, want the file, its thumbnail and its stripped copy", n)
 	}
 }
 
@@ -945,8 +945,8 @@ func TestWorkspaces_cascadeDeleteRemovesBoardsAndImages(t *testing.T) {
 
 	btErr(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa~suit~brief", w.token(wsAdmin), nil), http.StatusConflict, "conflict", "")
 	btMust(t, env.Do(http.MethodGet, "/api/v1/public/boards/"+b.String(), "", nil), http.StatusOK)
-	if got := btFiles(t, env); got != before+6 {
-		t.Fatalf("files %d, want %d", got, before+6)
+	if got := btFiles(t, env); got != before+3*btFilesPerImage {
+		t.Fatalf("files %d, want %d", got, before+3*btFilesPerImage)
 	}
 	btMust(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa~suit~brief?cascade=true", w.token(wsAdmin), nil), http.StatusNoContent)
 
@@ -965,17 +965,20 @@ func TestWorkspaces_cascadeDeleteRemovesBoardsAndImages(t *testing.T) {
 		t.Errorf("%d published-index rows left", n)
 	}
 	// The request removed rows only; the files wait for the removal job, off the request path.
-	if got := btFiles(t, env); got != before+6 {
-		t.Errorf("files right after the delete %d, want %d (file removal is a job's)", got, before+6)
+	if got := btFiles(t, env); got != before+3*btFilesPerImage {
+		t.Errorf("files right after the delete %d, want %d (file removal is a job's)", got, before+3*btFilesPerImage)
 	}
 	btRemoveFiles(t, env, w.a.ID)
-	if got := btFiles(t, env); got != before+2 {
-		t.Errorf("files %d, want %d (only the image outside the workspace)", got, before+2)
+	if got := btFiles(t, env); got != before+btFilesPerImage {
+		t.Errorf("files %d, want %d (only the image outside the workspace)", got, before+btFilesPerImage)
 	}
 	btMust(t, env.Do(http.MethodGet, "/api/v1/images/"+outside.String()+"/file", k.owner.Token, nil), http.StatusOK)
 }
 
 // btRemoveFiles runs the removal job's work for the tenant (what images:remove_files does).
+// btFilesPerImage is what an upload stores: the file, its thumbnail and its stripped copy.
+const btFilesPerImage = 3
+
 func btRemoveFiles(t *testing.T, env *apptest.Env, tenantID uuid.UUID) {
 	t.Helper()
 	if _, more, err := env.App.Images.RemoveFiles(tenancy.WithTenant(context.Background(), tenantID), 100); err != nil || more {

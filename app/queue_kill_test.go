@@ -130,7 +130,7 @@ func assertFilesMatchRows(t *testing.T, w *qWorld) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		name := strings.TrimSuffix(d.Name(), ".thumb")
+		name := strings.TrimSuffix(strings.TrimSuffix(d.Name(), ".thumb"), ".clean")
 		id, perr := uuid.Parse(name)
 		if perr != nil {
 			t.Errorf("stray file %s", path)

@@ -73,12 +73,14 @@ func inspect(ctx context.Context, gate *DecodeGate, data []byte, lim Limits) (_ 
 	}
 	if gate != nil {
 		pixels := int64(cfg.Width) * int64(cfg.Height)
-		if release, err = gate.acquire(ctx, pixels); err != nil {
+		held, err := gate.acquire(ctx, pixels)
+		if err != nil {
 			return Media{}, nil, nil, err
 		}
+		release = held
 		defer func() {
 			if err != nil {
-				release()
+				held() // a failed decode gives its room back at once
 			}
 		}()
 		if gate.onDecode != nil {
