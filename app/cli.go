@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -97,10 +99,30 @@ func Serve(ctx context.Context, cfg configs.Config, log *slog.Logger, ready chan
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if cfg.MetricsAddr != "" {
+		mln, err := listen(cfg.MetricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		ms := &http.Server{Handler: srv.Metrics, ReadHeaderTimeout: 5 * time.Second}
+		log.Info("serving metrics", slog.String("addr", mln.Addr().String()))
+		go func() {
+			if err := ms.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			_ = ms.Shutdown(sctx)
+		}()
+	}
 	go func() { errc <- srv.Fiber.Listener(ln) }()
 	select {
 	case err := <-errc:
+		_ = srv.Fiber.ShutdownWithTimeout(cfg.ShutdownTimeout)
 		return err
 	case <-ctx.Done():
 	}

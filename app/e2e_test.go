@@ -74,6 +74,7 @@ func cleanEnv(t *testing.T, addr, dataDir string) []string {
 		"HOME=" + home,
 		"HTTP_ADDR=" + addr,
 		"DATA_DIR=" + dataDir,
+		"METRICS_ADDR=" + freeAddr(t),
 	}
 }
 
@@ -226,6 +227,26 @@ func TestBinary_embeddedDefaultServesSignUpLoginAndStopsCleanly(t *testing.T) {
 	}
 	if st := c.do(http.MethodGet, "/readyz", "", nil, &ready); st != http.StatusOK || ready.Status != "ok" {
 		t.Errorf("GET /readyz: status %d %+v, want 200 ok", st, ready)
+	}
+
+	// Prometheus metrics are served on METRICS_ADDR, not on the API port.
+	if st := c.do(http.MethodGet, "/metrics", "", nil, nil); st != http.StatusNotFound {
+		t.Errorf("GET /metrics on the API port: status %d, want 404", st)
+	}
+	metricsAddr := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "METRICS_ADDR="); ok {
+			metricsAddr = v
+		}
+	}
+	mr, err := c.http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics on %s: %v", metricsAddr, err)
+	}
+	mbody, _ := io.ReadAll(mr.Body)
+	mr.Body.Close()
+	if mr.StatusCode != http.StatusOK || !strings.Contains(string(mbody), `http_request_duration_seconds_count{method="GET",route="/readyz",status="200"}`) {
+		t.Errorf("GET /metrics on %s: status %d, %d bytes without the API's request metrics", metricsAddr, mr.StatusCode, len(mbody))
 	}
 
 	// Event streams on the embedded broker: a ticket opens a stream, disabling its user closes

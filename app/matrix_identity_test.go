@@ -20,7 +20,6 @@ func init() {
 	registerRows(
 		matrixRow{route: "GET /healthz", path: fixed("/healthz"), want: all200},
 		matrixRow{route: "GET /readyz", path: fixed("/readyz"), want: all200},
-		matrixRow{route: "GET /metrics", path: fixed("/metrics"), want: all200},
 		matrixRow{route: "GET /api/v1/openapi.json", path: fixed("/api/v1/openapi.json"), want: all200},
 		matrixRow{route: "GET /api/v1/docs", path: fixed("/api/v1/docs"), want: all200},
 		matrixRow{route: "POST /api/v1/tenants", name: "anyone may sign up",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/google/uuid"
@@ -45,6 +45,9 @@ const APIPrefix = "/api/v1"
 type Server struct {
 	Fiber   *fiber.App
 	Routers []*web.Router
+	// Metrics answers Prometheus scrapes (the API's request metrics, Go and process collectors).
+	// It is served on METRICS_ADDR by `serve`, never on the API port.
+	Metrics http.Handler
 }
 
 // NewServer builds the Fiber app with every module's routes.
@@ -71,9 +74,9 @@ func NewServer(a *App) *Server {
 
 	root := web.NewRouter(f.Group(""), "", nil)
 	api := web.NewRouter(f.Group(APIPrefix), APIPrefix, a.Auth.Authenticate(a.Tokens))
-	s := &Server{Fiber: f, Routers: []*web.Router{root, api}}
+	s := &Server{Fiber: f, Routers: []*web.Router{root, api}, Metrics: metrics.handler()}
 
-	mountOps(root, a, metrics)
+	mountOps(root, a)
 	tenants.Mount(api, a.Tenants)
 	auth.Mount(api, a.Auth)
 	users.Mount(api, a.Users)
@@ -194,8 +197,15 @@ func (m *httpMetrics) observe(method, route string, status int, d time.Duration)
 	o.(prometheus.Observer).Observe(d.Seconds())
 }
 
-// mountOps registers the operational endpoints.
-func mountOps(r *web.Router, a *App, m *httpMetrics) {
+// handler serves the registry to Prometheus.
+func (m *httpMetrics) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// mountOps registers the operational endpoints (metrics are on their own listener: Metrics).
+func mountOps(r *web.Router, a *App) {
 	r.Handle(web.Route{Method: "GET", Path: "/healthz", Access: web.Public(), Tag: "ops",
 		Summary: "The process is up", Response: map[string]string{}, Handler: func(c *fiber.Ctx) error {
 			return c.JSON(fiber.Map{"status": "ok"})
@@ -218,8 +228,6 @@ func mountOps(r *web.Router, a *App, m *httpMetrics) {
 			}
 			return c.JSON(fiber.Map{"status": "ok", "checks": checks})
 		}})
-	r.Handle(web.Route{Method: "GET", Path: "/metrics", Access: web.Public(), Tag: "ops",
-		Summary: "Prometheus metrics", Handler: adaptor.HTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))})
 }
 
 // mountDocs serves the OpenAPI document and a readable page of it, both built from the routes.

@@ -3,6 +3,7 @@ package app_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -89,12 +90,17 @@ func TestServer_requestIDsAndMetrics(t *testing.T) {
 		t.Fatalf("readyz: %d %s", ready.Status, ready.Body)
 	}
 	env.Do(http.MethodGet, "/api/v1/me", "", nil)
-	m := env.Do(http.MethodGet, "/metrics", "", nil)
-	if m.Status != http.StatusOK {
-		t.Fatalf("metrics: %d", m.Status)
+	// Metrics are not on the API port, for anyone: they have their own listener (METRICS_ADDR).
+	if m := env.Do(http.MethodGet, "/metrics", "", nil); m.Status != http.StatusNotFound || m.ErrorCode() != "not_found" {
+		t.Fatalf("metrics on the API port: %d %s, want 404", m.Status, m.Body)
+	}
+	rec := httptest.NewRecorder()
+	env.Server.Metrics.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("metrics: %d", rec.Code)
 	}
 	want := `http_request_duration_seconds_count{method="GET",route="/api/v1/me",status="401"}`
-	if !strings.Contains(string(m.Body), want) {
+	if !strings.Contains(rec.Body.String(), want) {
 		t.Fatalf("metrics lack %s", want)
 	}
 }

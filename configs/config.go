@@ -3,6 +3,7 @@ package configs
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -11,7 +12,10 @@ import (
 // Config is everything a process reads at start. Unset DATABASE_URL / REDIS_URL select the
 // embedded database and broker, so a bare machine needs nothing installed.
 type Config struct {
-	HTTPAddr    string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	// MetricsAddr is where `serve` answers GET /metrics (Prometheus), apart from the API port:
+	// DefaultMetricsAddr when unset, disabled when set empty.
+	MetricsAddr string `env:"METRICS_ADDR"`
 	DatabaseURL string `env:"DATABASE_URL"`
 	RedisURL    string `env:"REDIS_URL"`
 	DataDir     string `env:"DATA_DIR" envDefault:"./data"`
@@ -104,11 +108,19 @@ type Config struct {
 	QueueMaxPendingPerUser int64 `env:"QUEUE_MAX_PENDING_PER_USER" envDefault:"100"`
 }
 
+// DefaultMetricsAddr is METRICS_ADDR when it is not set: loopback only.
+const DefaultMetricsAddr = "127.0.0.1:9090"
+
 // Load reads the configuration from the environment.
 func Load() (Config, error) {
 	var c Config
 	if err := env.Parse(&c); err != nil {
 		return Config{}, fmt.Errorf("read configuration: %w", err)
+	}
+	// An empty METRICS_ADDR disables the metrics listener; the env library would read an empty
+	// value as "use the default", so the default is applied here, only when it is unset.
+	if _, set := os.LookupEnv("METRICS_ADDR"); !set {
+		c.MetricsAddr = DefaultMetricsAddr
 	}
 	return c, nil
 }
@@ -122,5 +134,6 @@ func Defaults() Config {
 	if err := env.ParseWithOptions(&c, env.Options{Environment: map[string]string{}}); err != nil {
 		panic(fmt.Sprintf("configs: defaults do not parse: %v", err))
 	}
+	c.MetricsAddr = DefaultMetricsAddr
 	return c
 }
