@@ -6,9 +6,13 @@ import (
 	"hash/crc32"
 	"image"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/atelier-hq/atelier/modules/images"
 )
 
 // Files carry metadata of their own: a PNG's text chunks (a prompt, a workflow), a JPEG's EXIF
@@ -85,17 +89,32 @@ func TestImages_regression_fileMetadataStrippedForHiddenReadersAndThePublic(t *t
 					}
 				}
 			}
-			// Deleting the image removes the stripped copy with the rest.
+			// An image stored before stripped copies existed gets one made on first need, then kept.
+			clean := filepath.Join(env.Cfg.DataDir, "images", images.CleanKey(w.a.ID, img))
+			if err := os.Remove(clean); err != nil {
+				t.Fatalf("the stripped copy was not stored at upload: %v", err)
+			}
+			r = btMust(t, env.Do(http.MethodGet, file, w.token(wsViewer), nil), http.StatusOK)
+			stripped("viewer, copy made lazily", r.Header, r.Body)
+			if _, err := os.Stat(clean); err != nil {
+				t.Errorf("the lazily made copy was not kept: %v", err)
+			}
+						// Deleting the image removes the stripped copy with the rest.
 			btMust(t, env.Do(http.MethodDelete, "/api/v1/images/"+img.String(), k.owner.Token, nil), http.StatusNoContent)
 			ipNoFiles(t, w, k, img)
 		})
 	}
 }
 
-// ipNoFiles checks that no stored file of the image is left.
+// ipNoFiles checks that no stored file of the image is left: file, thumbnail, stripped copy.
 func ipNoFiles(t *testing.T, w *world, k *bdKit, img uuid.UUID) {
 	t.Helper()
 	btErr(t, w.env.Do(http.MethodGet, "/api/v1/images/"+img.String()+"/file", k.owner.Token, nil), http.StatusNotFound, "not_found", "")
+	for _, key := range []string{images.FileKey(w.a.ID, img), images.ThumbKey(w.a.ID, img), images.CleanKey(w.a.ID, img)} {
+		if _, err := os.Stat(filepath.Join(w.env.Cfg.DataDir, "images", key)); !os.IsNotExist(err) {
+			t.Errorf("%s left behind (%v)", key, err)
+		}
+	}
 }
 
 // ipPNGWithText inserts a tEXt chunk keyword=text right after the PNG's IHDR chunk.
