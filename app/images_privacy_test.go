@@ -99,7 +99,7 @@ func TestImages_regression_fileMetadataStrippedForHiddenReadersAndThePublic(t *t
 			if _, err := os.Stat(clean); err != nil {
 				t.Errorf("the lazily made copy was not kept: %v", err)
 			}
-						// Deleting the image removes the stripped copy with the rest.
+			// Deleting the image removes the stripped copy with the rest.
 			btMust(t, env.Do(http.MethodDelete, "/api/v1/images/"+img.String(), k.owner.Token, nil), http.StatusNoContent)
 			ipNoFiles(t, w, k, img)
 		})
