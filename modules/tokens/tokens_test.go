@@ -363,7 +363,7 @@ func TestTokens_expiredTokenIsRefusedAtItsExpirySecond(t *testing.T) {
 	expiry := time.Now().Truncate(time.Second).Add(2 * time.Second)
 	exec(t, env, tn.ID, `UPDATE personal_tokens SET expires_at = ? WHERE id = ?`, expiry, c.ID)
 	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusOK)
-	time.Sleep(time.Until(expiry))
+	env.Clock.Advance(expiry.Sub(env.Clock.Now()))
 	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusUnauthorized)
 	for _, v := range list(t, env, mePath, tn.Admin.Token) {
 		if v.ID == c.ID && (!v.Expired || !v.ExpiresAt.Equal(expiry)) {
