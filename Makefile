@@ -22,10 +22,10 @@ export TEST_DATABASE_URL TEST_REDIS_URL
 
 all: lint build test
 
-## build: compile the binary into bin/app
+## build: compile the binary into bin/app, as the Dockerfile does (static, stripped)
 build:
 	@mkdir -p $(dir $(BIN))
-	$(GO) build -trimpath -o $(BIN) $(MAIN_PKG)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN) $(MAIN_PKG)
 
 ## run: build, then serve with no configuration (embedded database and broker in ./data)
 run: build

@@ -108,7 +108,14 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a := &App{Cfg: cfg, Log: log, DB: db, Broker: broker, Jobs: jobs.NewClient(broker, log), Enforcer: enforcer, stop: stop}
 	a.Audit = audit.NewService(db, enforcer, log, audit.Config{Retention: cfg.AuditRetention})
 	enforcer.SetAuditor(a.Audit)
-	a.Users = users.NewService(db, enforcer, users.NewHasher(cfg.PasswordHashMemoryKiB), a.Audit)
+	hasher, err := users.NewHasher(cfg.PasswordHashMemoryKiB)
+	if err != nil {
+		stop()
+		_ = db.Close()
+		_ = broker.Close()
+		return nil, err
+	}
+	a.Users = users.NewService(db, enforcer, hasher, a.Audit)
 	a.Authz = authz.NewService(enforcer, a.Users)
 	a.Roles = roles.NewService(db, enforcer, a.Audit)
 	a.Groups = groups.NewService(db, enforcer, a.Audit, a.Users)

@@ -396,7 +396,11 @@ func (e *bbEnv) generate(ctx context.Context, start time.Time) error {
 	}
 	bbProgress("%s: tenant and %d workspaces made through the API", bbDB, len(ids))
 
-	hash, err := users.NewHasher(1024).Hash(apptest.Password)
+	hasher, err := users.NewHasher(1024)
+	if err != nil {
+		return err
+	}
+	hash, err := hasher.Hash(apptest.Password)
 	if err != nil {
 		return err
 	}

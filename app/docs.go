@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/atelier-hq/atelier/modules/web"
 )
 
@@ -49,9 +47,4 @@ func renderDocs(routers []*web.Router) ([]byte, error) {
 	var buf bytes.Buffer
 	err := docsPage.Execute(&buf, groups)
 	return buf.Bytes(), err
-}
-
-func uuidV7() (string, error) {
-	id, err := uuid.NewV7()
-	return id.String(), err
 }

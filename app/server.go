@@ -107,11 +107,11 @@ func logPanic(log *slog.Logger) func(c *fiber.Ctx, e any) {
 }
 
 func newRequestID() string {
-	id, err := uuidV7()
+	id, err := uuid.NewV7()
 	if err != nil {
 		return strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
-	return id
+	return id.String()
 }
 
 // accessLog logs every request with its request id, tenant and user, and records its metrics.

@@ -137,6 +137,24 @@ func (e *env) taskState(t *testing.T, id string) asynq.TaskState {
 	return info.State
 }
 
+// drained waits until the queue holds no task that could still run (pending, active, scheduled,
+// retrying): once it holds, a duplicate run can no longer show up.
+func (e *env) drained(t *testing.T) {
+	t.Helper()
+	insp := asynq.NewInspector(e.b.ConnOpt())
+	defer insp.Close()
+	eventually(t, 10*time.Second, "the queue to drain", func() bool {
+		q, err := insp.GetQueueInfo(e.queue)
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			return true
+		}
+		if err != nil {
+			t.Fatalf("inspect queue %s: %v", e.queue, err)
+		}
+		return q.Pending+q.Active+q.Scheduled+q.Retry+q.Aggregating == 0
+	})
+}
+
 // eventually polls cond until it holds or timeout passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

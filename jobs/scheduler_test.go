@@ -76,7 +76,7 @@ func TestScheduler_twoSchedulersRunATickOnce(t *testing.T) {
 		// Stop before the next tick: 2s after the first, and the run was held back 1s.
 		a.Shutdown()
 		b.Shutdown()
-		time.Sleep(500 * time.Millisecond) // room for a duplicate run to show up
+		e.drained(t) // nothing left that could run a second time
 		if n, en, sk := runs.Load(), enqueued(), skipped(); n != 1 || en != 1 || sk != 1 {
 			t.Fatalf("runs = %d, enqueued = %d, skipped = %d; want 1, 1, 1", n, en, sk)
 		}

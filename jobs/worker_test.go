@@ -208,7 +208,7 @@ func TestClient_sameIdempotencyKeyRunsOnce(t *testing.T) {
 					})
 				})
 				eventually(t, 10*time.Second, "task run", func() bool { return runs.Load() > 0 })
-				time.Sleep(300 * time.Millisecond) // room for a duplicate run to show up
+				e.drained(t) // nothing left that could run a second time
 				if n := runs.Load(); n != 1 {
 					t.Fatalf("runs = %d, want 1", n)
 				}

@@ -166,13 +166,18 @@ func TestEnforcer_changeDuringALoadIsNotCached(t *testing.T) {
 		}
 		late <- ok
 	}()
-	// Give a late caller the chance to (wrongly) join the paused load before it resumes.
-	time.Sleep(50 * time.Millisecond)
+	// The paused load stays paused until the late decision is answered: a late caller that
+	// (wrongly) joined it would block here, so it must be answered on its own load.
+	select {
+	case ok := <-late:
+		if ok {
+			t.Error("a decision asked after the announced revoke was answered from a stale load")
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("a decision asked after the announced revoke waited for the load paused before it")
+	}
 	close(resume)
 	<-early // asked before the revoke: either answer is fair
-	if <-late {
-		t.Error("a decision asked after the announced revoke was answered from the stale load")
-	}
 	if ok, err := decide(); err != nil || ok {
 		t.Errorf("after the revoke the user is still allowed (%v, %v): the stale load was cached", ok, err)
 	}

@@ -210,7 +210,8 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 
 // ReadTx is Tx for reads. Inside a unit of work it joins the unit's transaction like Tx. Outside
 // one, on SQLite it runs on a read-only connection beside the single writer (WAL), so a read never
-// waits for a write transaction in progress; on PostgreSQL it is Tx.
+// waits for a write transaction in progress; on PostgreSQL it is exactly Tx, a read-write
+// transaction: nothing makes it read-only, fn must only read.
 func (d *DB) ReadTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return d.tx(ctx, d.reader, fn)
 }

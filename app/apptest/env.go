@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,9 @@ type Env struct {
 	// ClientIP is sent as X-Forwarded-For so that per-address limits of parallel tests and of
 	// earlier runs never collide.
 	ClientIP string
+	// Clock is the time the enforcer, workspaces and tokens go by: advance it to expire
+	// grants and tokens instead of sleeping.
+	Clock *Clock
 
 	listenOnce sync.Once
 	baseURL    string
@@ -80,8 +84,21 @@ func StartWithLog(t testing.TB, cfg configs.Config, log *slog.Logger) *Env {
 		t.Fatalf("apptest: start app (PostgreSQL and Redis are required): %v", err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
-	return &Env{T: t, Cfg: cfg, App: a, Server: app.NewServer(a), ClientIP: randomIP()}
+	clock := &Clock{}
+	a.Enforcer.SetClock(clock.Now)
+	a.Workspaces.SetClock(clock.Now)
+	a.Tokens.SetClock(clock.Now)
+	return &Env{T: t, Cfg: cfg, App: a, Server: app.NewServer(a), ClientIP: randomIP(), Clock: clock}
 }
+
+// Clock is the real time moved ahead by what Advance added, safe for concurrent use.
+type Clock struct{ offset atomic.Int64 }
+
+// Now is the current time of the clock, in UTC.
+func (c *Clock) Now() time.Time { return time.Now().UTC().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock ahead by d.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // Peer starts a second API node of the same product: the same database, Redis, secret and data
 // directory, its own process state (enforcer cache, event hub, connections), as a second server

@@ -47,7 +47,7 @@ func TestAudit_everyDeniedDecisionIsRecordedWithItsRequest(t *testing.T) {
 	requestIDs := map[string]string{}
 	for _, c := range cases {
 		r := env.Do(c.method, c.path, c.who.Token, c.body)
-		wantStatus(t, r, http.StatusForbidden)
+		apptest.WantStatus(t, r, http.StatusForbidden)
 		id := r.Header.Get(web.RequestIDHeader)
 		if id == "" {
 			t.Fatalf("%s: no request id in the answer", c.name)
@@ -82,15 +82,15 @@ func TestAudit_grantedChangesAreRecordedAsAllowed(t *testing.T) {
 
 	r := env.Do(http.MethodPost, "/api/v1/users", a.Admin.Token,
 		map[string]string{"email": "new@example.test", "password": apptest.Password, "role": "viewer"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var created struct {
 		ID uuid.UUID `json:"id"`
 	}
 	r.JSON(t, &created)
-	wantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+created.ID.String(), a.Admin.Token,
+	apptest.WantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+created.ID.String(), a.Admin.Token,
 		map[string]string{"role": "editor", "display_name": "Promoted"}), http.StatusOK)
 	// A refused change is a denial, never an allowed change.
-	wantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+created.ID.String(), viewer.Token,
+	apptest.WantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+created.ID.String(), viewer.Token,
 		map[string]string{"role": "admin"}), http.StatusForbidden)
 	flush(t, env)
 
@@ -249,7 +249,7 @@ func TestAudit_badFilterValuesAreRefusedNamingTheField(t *testing.T) {
 		{"action=%ff%fe", "action"},
 		{"object=" + strings.Repeat("x", 301), "object"},
 	} {
-		wantInvalid(t, env.Do(http.MethodGet, auditPath+"?"+c.query, a.Admin.Token, nil), c.field)
+		apptest.WantInvalid(t, env.Do(http.MethodGet, auditPath+"?"+c.query, a.Admin.Token, nil), c.field)
 	}
 }
 
@@ -283,8 +283,8 @@ func TestAudit_anotherTenantNeverSeesTheEntries(t *testing.T) {
 	env := apptest.Start(t)
 	a, b := env.SignUp(t), env.SignUp(t)
 	viewer := env.NewUser(t, a, "viewer")
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/users", env.NewUser(t, a, "member").Token, nil), http.StatusForbidden)
-	wantStatus(t, env.Do(http.MethodPost, "/api/v1/users", viewer.Token,
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/users", env.NewUser(t, a, "member").Token, nil), http.StatusForbidden)
+	apptest.WantStatus(t, env.Do(http.MethodPost, "/api/v1/users", viewer.Token,
 		map[string]string{"email": "x@example.test", "password": apptest.Password}), http.StatusForbidden)
 	env.App.Audit.Record(tenantCtx(a.ID), rbac.AuditEntry{Subject: rbac.UserSubject(viewer.ID), Action: "user:read", Object: rbac.Root})
 	env.NewUser(t, b, "viewer") // B has entries of its own

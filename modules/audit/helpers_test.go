@@ -47,23 +47,7 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-func wantStatus(t *testing.T, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
 // wantInvalid fails unless r is a 400 invalid whose first detail names the field.
-func wantInvalid(t *testing.T, r apptest.Response, field string) {
-	t.Helper()
-	var e errorBody
-	r.JSON(t, &e)
-	if r.Status != http.StatusBadRequest || e.Error.Code != "invalid" || len(e.Error.Details) == 0 || e.Error.Details[0].Field != field {
-		t.Fatalf("got %d %s, want 400 invalid naming %q", r.Status, r.Body, field)
-	}
-}
-
 // flush writes every entry recorded so far.
 func flush(t *testing.T, env *apptest.Env) {
 	t.Helper()
@@ -78,7 +62,7 @@ func flush(t *testing.T, env *apptest.Env) {
 func list(t *testing.T, env *apptest.Env, token string, q url.Values) page {
 	t.Helper()
 	r := env.Do(http.MethodGet, auditPath+"?"+q.Encode(), token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var p page
 	r.JSON(t, &p)
 	return p

@@ -26,7 +26,7 @@ func TestLogin_unknownTenantEmailAndWrongPasswordAnswerTheSame(t *testing.T) {
 	other := env.SignUp(t)
 	disabledEmail := "gone@" + tn.Slug + ".test"
 	disabledID := createUser(t, env, tn, disabledEmail, "editor")
-	wantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+disabledID.String(), tn.Admin.Token,
+	apptest.WantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+disabledID.String(), tn.Admin.Token,
 		map[string]any{"disabled": true}), http.StatusOK)
 
 	cases := []struct {
@@ -45,7 +45,7 @@ func TestLogin_unknownTenantEmailAndWrongPasswordAnswerTheSame(t *testing.T) {
 		"email":  login(env, tn.Slug, "admin\x00@"+tn.Slug+".test", apptest.Password),
 		"tenant": login(env, tn.Slug+"\x00", tn.Admin.Email, apptest.Password),
 	} {
-		wantError(t, r, http.StatusBadRequest, "invalid")
+		apptest.WantError(t, r, http.StatusBadRequest, "invalid")
 		if !bytes.Contains(r.Body, []byte(`"field":"`+field+`"`)) {
 			t.Errorf("NUL in %s: %s does not name the field", field, r.Body)
 		}
@@ -53,7 +53,7 @@ func TestLogin_unknownTenantEmailAndWrongPasswordAnswerTheSame(t *testing.T) {
 	var reference []byte
 	for _, c := range cases {
 		r := login(env, c.tenant, c.email, c.password)
-		wantError(t, r, http.StatusUnauthorized, "unauthorized")
+		apptest.WantError(t, r, http.StatusUnauthorized, "unauthorized")
 		if reference == nil {
 			reference = r.Body
 		}
@@ -102,7 +102,7 @@ func TestLogin_successReturnsABearerPairForFifteenMinutes(t *testing.T) {
 	}
 
 	me := env.Do(http.MethodGet, mePath, tok.AccessToken, nil)
-	wantStatus(t, me, http.StatusOK)
+	apptest.WantStatus(t, me, http.StatusOK)
 	var v struct {
 		ID       uuid.UUID `json:"id"`
 		TenantID uuid.UUID `json:"tenant_id"`
@@ -131,7 +131,7 @@ func TestLogin_badInputIs400NamingTheField(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := env.Do(http.MethodPost, loginPath, "", c.body)
-		wantError(t, r, http.StatusBadRequest, "invalid")
+		apptest.WantError(t, r, http.StatusBadRequest, "invalid")
 		var e struct {
 			Error struct {
 				Details []struct {
@@ -155,18 +155,18 @@ func TestLogin_perAccountLimitAnswers429EvenWithTheRightPassword(t *testing.T) {
 
 	// Three failures, two of them with the e-mail in another case: it is one account.
 	for _, e := range []string{email, strings.ToUpper(email), "Target@" + tn.Slug + ".test"} {
-		wantError(t, login(env, tn.Slug, e, "wrong password"), http.StatusUnauthorized, "unauthorized")
+		apptest.WantError(t, login(env, tn.Slug, e, "wrong password"), http.StatusUnauthorized, "unauthorized")
 	}
 	r := login(env, tn.Slug, email, apptest.Password)
-	wantError(t, r, http.StatusTooManyRequests, "rate_limited")
+	apptest.WantError(t, r, http.StatusTooManyRequests, "rate_limited")
 	wantRetryAfter(t, r, env.Cfg.LoginLimitWindow)
 
 	// An account that does not exist is limited the same way, so the limit tells nothing either.
 	ghost := "ghost@" + tn.Slug + ".test"
 	for range 3 {
-		wantError(t, login(env, tn.Slug, ghost, "x"), http.StatusUnauthorized, "unauthorized")
+		apptest.WantError(t, login(env, tn.Slug, ghost, "x"), http.StatusUnauthorized, "unauthorized")
 	}
-	wantError(t, login(env, tn.Slug, ghost, "x"), http.StatusTooManyRequests, "rate_limited")
+	apptest.WantError(t, login(env, tn.Slug, ghost, "x"), http.StatusTooManyRequests, "rate_limited")
 
 	// The limit is per account: another account from the same address still logs in.
 	tokensOf(t, login(env, tn.Slug, tn.Admin.Email, apptest.Password))
@@ -184,15 +184,15 @@ func TestLogin_perAddressLimitAnswers429AcrossAccounts(t *testing.T) {
 	}
 
 	addr := randomAddress()
-	wantStatus(t, loginFrom(env, addr, tn.Slug, emails[0], apptest.Password), http.StatusOK)
-	wantError(t, loginFrom(env, addr, tn.Slug, emails[1], "wrong password"), http.StatusUnauthorized, "unauthorized")
-	wantError(t, loginFrom(env, addr, "no-such-tenant", emails[2], "x"), http.StatusUnauthorized, "unauthorized")
+	apptest.WantStatus(t, loginFrom(env, addr, tn.Slug, emails[0], apptest.Password), http.StatusOK)
+	apptest.WantError(t, loginFrom(env, addr, tn.Slug, emails[1], "wrong password"), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, loginFrom(env, addr, "no-such-tenant", emails[2], "x"), http.StatusUnauthorized, "unauthorized")
 	r := loginFrom(env, addr, tn.Slug, emails[3], apptest.Password)
-	wantError(t, r, http.StatusTooManyRequests, "rate_limited")
+	apptest.WantError(t, r, http.StatusTooManyRequests, "rate_limited")
 	wantRetryAfter(t, r, env.Cfg.LoginLimitWindow)
 
 	// The same account from another address is not limited: the limit was the address's.
-	wantStatus(t, loginFrom(env, randomAddress(), tn.Slug, emails[3], apptest.Password), http.StatusOK)
+	apptest.WantStatus(t, loginFrom(env, randomAddress(), tn.Slug, emails[3], apptest.Password), http.StatusOK)
 }
 
 // wantRetryAfter fails unless r carries a Retry-After of whole seconds within the window.
@@ -219,7 +219,7 @@ func TestRefresh_rotationIssuesANewPairAndRetiresTheOldToken(t *testing.T) {
 	}
 	wantMe(t, env, next.AccessToken, tn.Admin.ID)
 
-	wantError(t, refresh(env, tn.Admin.RefreshToken), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, refresh(env, tn.Admin.RefreshToken), http.StatusUnauthorized, "unauthorized")
 }
 
 func TestRefresh_reusingARotatedTokenRevokesTheWholeSession(t *testing.T) {
@@ -234,9 +234,9 @@ func TestRefresh_reusingARotatedTokenRevokesTheWholeSession(t *testing.T) {
 
 	// A thief replays the first, long rotated, token.
 	r := refresh(env, tn.Admin.RefreshToken)
-	wantError(t, r, http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, r, http.StatusUnauthorized, "unauthorized")
 
-	wantError(t, refresh(env, third.RefreshToken), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, refresh(env, third.RefreshToken), http.StatusUnauthorized, "unauthorized")
 	wantUnauthorized(t, env, third.AccessToken)
 	wantUnauthorized(t, env, tn.Admin.Token)
 
@@ -259,7 +259,7 @@ func TestRefresh_tokenOfOneTenantIsRefusedInAnother(t *testing.T) {
 		t.Fatalf("refresh token layout is not tenant|id|secret: %x", raw)
 	}
 	forged := append(append([]byte{}, b.ID[:]...), raw[16:]...)
-	wantError(t, refresh(env, "art_"+base64.RawURLEncoding.EncodeToString(forged)), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, refresh(env, "art_"+base64.RawURLEncoding.EncodeToString(forged)), http.StatusUnauthorized, "unauthorized")
 
 	// The genuine token is unharmed and still names tenant A's admin.
 	tok := tokensOf(t, refresh(env, a.Admin.RefreshToken))
@@ -305,12 +305,12 @@ func TestLogout_endsTheSessionsAccessAndRefreshTokens(t *testing.T) {
 	other := env.Login(t, tn.Slug, tn.Admin.Email, apptest.Password)
 
 	r := env.Do(http.MethodPost, logoutPath, tn.Admin.Token, nil)
-	wantStatus(t, r, http.StatusNoContent)
+	apptest.WantStatus(t, r, http.StatusNoContent)
 
 	wantUnauthorized(t, env, tn.Admin.Token)
-	wantError(t, refresh(env, tn.Admin.RefreshToken), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, refresh(env, tn.Admin.RefreshToken), http.StatusUnauthorized, "unauthorized")
 	// A second logout with the dead token is refused too.
-	wantError(t, env.Do(http.MethodPost, logoutPath, tn.Admin.Token, nil), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, env.Do(http.MethodPost, logoutPath, tn.Admin.Token, nil), http.StatusUnauthorized, "unauthorized")
 
 	// The user's other session is untouched.
 	wantMe(t, env, other.AccessToken, tn.Admin.ID)
@@ -328,14 +328,14 @@ func TestLogout_withARefreshTokenEndsThatSessionOnlyIfItIsTheCallers(t *testing.
 
 	// Someone else's refresh token is refused and their session survives.
 	r := env.Do(http.MethodPost, logoutPath, tn.Admin.Token, map[string]any{"refresh_token": user.RefreshToken})
-	wantError(t, r, http.StatusBadRequest, "invalid")
+	apptest.WantError(t, r, http.StatusBadRequest, "invalid")
 	wantMe(t, env, user.Token, user.ID)
 
 	// The caller's own other session ends; the calling one does not.
-	wantStatus(t, env.Do(http.MethodPost, logoutPath, tn.Admin.Token, map[string]any{"refresh_token": second.RefreshToken}),
+	apptest.WantStatus(t, env.Do(http.MethodPost, logoutPath, tn.Admin.Token, map[string]any{"refresh_token": second.RefreshToken}),
 		http.StatusNoContent)
 	wantUnauthorized(t, env, second.AccessToken)
-	wantError(t, refresh(env, second.RefreshToken), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, refresh(env, second.RefreshToken), http.StatusUnauthorized, "unauthorized")
 	wantMe(t, env, tn.Admin.Token, tn.Admin.ID)
 }
 
@@ -347,11 +347,11 @@ func TestLogout_allEndsEverySessionOfTheUser(t *testing.T) {
 	colleague := env.NewUser(t, tn, "editor")
 
 	r := env.Do(http.MethodPost, logoutPath, second.AccessToken, map[string]any{"all": true})
-	wantStatus(t, r, http.StatusNoContent)
+	apptest.WantStatus(t, r, http.StatusNoContent)
 
 	for _, s := range []apptest.Tokens{{AccessToken: tn.Admin.Token, RefreshToken: tn.Admin.RefreshToken}, second} {
 		wantUnauthorized(t, env, s.AccessToken)
-		wantError(t, refresh(env, s.RefreshToken), http.StatusUnauthorized, "unauthorized")
+		apptest.WantError(t, refresh(env, s.RefreshToken), http.StatusUnauthorized, "unauthorized")
 	}
 	if n := liveRefreshTokens(t, env, tn.ID, tn.Admin.ID); n != 0 {
 		t.Errorf("%d unrevoked refresh tokens after logout all, want 0", n)
@@ -370,7 +370,7 @@ func TestAuth_disabledUserIsRefusedAtOnce(t *testing.T) {
 	wantMe(t, env, user.Token, user.ID)
 
 	r := env.Do(http.MethodPatch, "/api/v1/users/"+user.ID.String(), tn.Admin.Token, map[string]any{"disabled": true})
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var v struct {
 		Disabled bool `json:"disabled"`
 	}
@@ -380,8 +380,8 @@ func TestAuth_disabledUserIsRefusedAtOnce(t *testing.T) {
 	}
 
 	wantUnauthorized(t, env, user.Token)
-	wantError(t, refresh(env, user.RefreshToken), http.StatusUnauthorized, "unauthorized")
-	wantError(t, login(env, tn.Slug, user.Email, apptest.Password), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, refresh(env, user.RefreshToken), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, login(env, tn.Slug, user.Email, apptest.Password), http.StatusUnauthorized, "unauthorized")
 	// The admin who disabled them is unaffected.
 	wantMe(t, env, tn.Admin.Token, tn.Admin.ID)
 }
@@ -398,9 +398,9 @@ func TestAuth_suspendedTenantIsRefusedAtOnce(t *testing.T) {
 	}
 
 	wantUnauthorized(t, env, tn.Admin.Token)
-	wantError(t, refresh(env, tn.Admin.RefreshToken), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, refresh(env, tn.Admin.RefreshToken), http.StatusUnauthorized, "unauthorized")
 	suspended := login(env, tn.Slug, tn.Admin.Email, apptest.Password)
-	wantError(t, suspended, http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, suspended, http.StatusUnauthorized, "unauthorized")
 	unknown := login(env, apptest.NewSlug("none"), tn.Admin.Email, apptest.Password)
 	if !bytes.Equal(suspended.Body, unknown.Body) {
 		t.Errorf("suspended tenant answers %s, unknown tenant %s", suspended.Body, unknown.Body)
@@ -461,19 +461,19 @@ func TestLogin_regression_anAttackerCannotLockTheOwnerOut(t *testing.T) {
 	createUser(t, env, tn, email, "editor")
 	attacker, owner := randomAddress(), randomAddress()
 	for range 3 {
-		wantError(t, loginFrom(env, attacker, tn.Slug, email, "guess"), http.StatusUnauthorized, "unauthorized")
+		apptest.WantError(t, loginFrom(env, attacker, tn.Slug, email, "guess"), http.StatusUnauthorized, "unauthorized")
 	}
 	for range 3 {
 		r := loginFrom(env, attacker, tn.Slug, email, "guess")
-		wantError(t, r, http.StatusTooManyRequests, "rate_limited")
+		apptest.WantError(t, r, http.StatusTooManyRequests, "rate_limited")
 		wantRetryAfter(t, r, env.Cfg.LoginLimitWindow)
 	}
-	wantError(t, loginFrom(env, attacker, tn.Slug, email, apptest.Password), http.StatusTooManyRequests, "rate_limited")
+	apptest.WantError(t, loginFrom(env, attacker, tn.Slug, email, apptest.Password), http.StatusTooManyRequests, "rate_limited")
 	// The owner, from their own address, mistypes once and then signs in.
-	wantError(t, loginFrom(env, owner, tn.Slug, email, "typo"), http.StatusUnauthorized, "unauthorized")
-	wantStatus(t, loginFrom(env, owner, tn.Slug, email, apptest.Password), http.StatusOK)
+	apptest.WantError(t, loginFrom(env, owner, tn.Slug, email, "typo"), http.StatusUnauthorized, "unauthorized")
+	apptest.WantStatus(t, loginFrom(env, owner, tn.Slug, email, apptest.Password), http.StatusOK)
 	// Successful sign-ins spend no failure budget.
 	for range 5 {
-		wantStatus(t, loginFrom(env, owner, tn.Slug, email, apptest.Password), http.StatusOK)
+		apptest.WantStatus(t, loginFrom(env, owner, tn.Slug, email, apptest.Password), http.StatusOK)
 	}
 }

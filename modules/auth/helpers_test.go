@@ -26,21 +26,7 @@ const (
 )
 
 // wantError fails unless r is the error answer with the status and error code.
-func wantError(t *testing.T, r apptest.Response, status int, code string) {
-	t.Helper()
-	if r.Status != status || r.ErrorCode() != code {
-		t.Fatalf("got %d %s, want %d with code %q", r.Status, r.Body, status, code)
-	}
-}
-
 // wantStatus fails unless r has the status.
-func wantStatus(t *testing.T, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
 func login(env *apptest.Env, tenant, email, password string) apptest.Response {
 	return env.Do(http.MethodPost, loginPath, "", map[string]string{"tenant": tenant, "email": email, "password": password})
 }
@@ -52,7 +38,7 @@ func refresh(env *apptest.Env, token string) apptest.Response {
 // tokensOf decodes a login or refresh answer.
 func tokensOf(t *testing.T, r apptest.Response) apptest.Tokens {
 	t.Helper()
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var tok apptest.Tokens
 	r.JSON(t, &tok)
 	if tok.AccessToken == "" || tok.RefreshToken == "" {
@@ -65,7 +51,7 @@ func tokensOf(t *testing.T, r apptest.Response) apptest.Tokens {
 func wantMe(t *testing.T, env *apptest.Env, token string, userID uuid.UUID) {
 	t.Helper()
 	r := env.Do(http.MethodGet, mePath, token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var v struct {
 		ID uuid.UUID `json:"id"`
 	}
@@ -78,7 +64,7 @@ func wantMe(t *testing.T, env *apptest.Env, token string, userID uuid.UUID) {
 // wantUnauthorized fails unless the token is refused on /me with 401 unauthorized.
 func wantUnauthorized(t *testing.T, env *apptest.Env, token string) {
 	t.Helper()
-	wantError(t, env.Do(http.MethodGet, mePath, token, nil), http.StatusUnauthorized, "unauthorized")
+	apptest.WantError(t, env.Do(http.MethodGet, mePath, token, nil), http.StatusUnauthorized, "unauthorized")
 }
 
 // createUser has the admin create a user without logging them in, so no login attempt is spent
@@ -87,7 +73,7 @@ func createUser(t *testing.T, env *apptest.Env, tn apptest.Tenant, email, role s
 	t.Helper()
 	r := env.Do(http.MethodPost, "/api/v1/users", tn.Admin.Token, map[string]string{
 		"email": email, "password": apptest.Password, "display_name": "Someone", "role": role})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var v struct {
 		ID uuid.UUID `json:"id"`
 	}

@@ -25,10 +25,10 @@ type Users interface {
 	ActiveTx(tx *gorm.DB, id uuid.UUID) (users.User, error)
 }
 
-// ErrNoTenant is what Tenants answers for a slug that names no active tenant.
-var ErrNoTenant = errors.New("no such active tenant")
+// ErrUnknownTenant is what Tenants answers for a slug that names no active tenant.
+var ErrUnknownTenant = errors.New("no such active tenant")
 
-// Tenants resolves a tenant slug to its id, for active tenants only (else ErrNoTenant).
+// Tenants resolves a tenant slug to its id, for active tenants only (else ErrUnknownTenant).
 type Tenants interface {
 	ActiveBySlug(ctx context.Context, slug string) (uuid.UUID, error)
 }
@@ -143,7 +143,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput, clientAddr string) (
 		return Tokens{}, err
 	}
 	tenantID, err := s.tenants.ActiveBySlug(ctx, strings.ToLower(strings.TrimSpace(in.Tenant)))
-	if err != nil && !errors.Is(err, ErrNoTenant) {
+	if err != nil && !errors.Is(err, ErrUnknownTenant) {
 		return Tokens{}, err
 	}
 	var u users.User

@@ -59,11 +59,13 @@ func (store) revokeUser(tx *gorm.DB, userID uuid.UUID, at time.Time) error {
 
 // sessionLive reports whether the session (family) still has an unrevoked, unexpired link.
 func (store) sessionLive(tx *gorm.DB, userID, familyID uuid.UUID, now time.Time) (bool, error) {
-	var n int64
+	// An existence probe: the first matching row answers (a COUNT with LIMIT 1 would count
+	// every row, then limit the one-row result).
+	var ids []uuid.UUID
 	err := tx.Model(&RefreshToken{}).
 		Where("family_id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?", familyID, userID, now).
-		Limit(1).Count(&n).Error
-	return n > 0, err
+		Limit(1).Pluck("id", &ids).Error
+	return len(ids) > 0, err
 }
 
 // purge deletes refresh tokens that can never be used again: expired ones, and revoked ones

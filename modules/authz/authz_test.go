@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/atelier-hq/atelier/app/apptest"
 	"github.com/atelier-hq/atelier/rbac"
 )
 
@@ -48,12 +49,12 @@ func TestExplain_aUserAsksAboutThemselvesAndSeesThePathThatDecided(t *testing.T)
 
 	// Allowed through a group's grant: the path names the group.
 	r := w.env.Do(http.MethodPost, "/api/v1/groups", w.a.Admin.Token, map[string]any{"name": "Suit admins"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var group struct {
 		ID uuid.UUID `json:"id"`
 	}
 	r.JSON(t, &group)
-	wantStatus(t, w.env.Do(http.MethodPost, "/api/v1/groups/"+group.ID.String()+"/members", w.a.Admin.Token,
+	apptest.WantStatus(t, w.env.Do(http.MethodPost, "/api/v1/groups/"+group.ID.String()+"/members", w.a.Admin.Token,
 		map[string]any{"user_id": editor.ID}), http.StatusCreated)
 	w.grant(t, "msa~suit", "group", group.ID, rbac.RoleAdmin)
 	ans = w.explain(t, editor.Token, "", "workspace:delete", andromeda)
@@ -69,7 +70,7 @@ func TestExplain_aUserAsksAboutThemselvesAndSeesThePathThatDecided(t *testing.T)
 	// A read-only access profile on andromeda refuses the editor's grant there, and says so; the
 	// tenant admin's own question passes the same profile.
 	archived := w.profile(t, "Archived", map[string]any{"read_only": true})
-	wantStatus(t, w.env.Do(http.MethodPut, "/api/v1/workspaces/msa~suit~andromeda/profiles/access", w.a.Admin.Token,
+	apptest.WantStatus(t, w.env.Do(http.MethodPut, "/api/v1/workspaces/msa~suit~andromeda/profiles/access", w.a.Admin.Token,
 		map[string]any{"profile_id": archived}), http.StatusOK)
 	ans = w.explain(t, editor.Token, "", "workspace:update", andromeda)
 	if ans.Allowed || !strings.Contains(ans.Reason, "access profile") {
@@ -109,8 +110,8 @@ func TestExplain_onlyTenantAdminsAndAuditorsAskAboutOthers(t *testing.T) {
 	w.grant(t, "msa", "user", wsAdmin.ID, rbac.RoleAdmin)
 	q := func(subject string) string { return explainPath(subject, "workspace:update", "workspace:msa~suit") }
 
-	wantStatus(t, w.env.Do(http.MethodGet, q(editor.ID.String()), editor.Token, nil), http.StatusOK)
-	wantStatus(t, w.env.Do(http.MethodGet, q("user:"+editor.ID.String()), editor.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, w.env.Do(http.MethodGet, q(editor.ID.String()), editor.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, w.env.Do(http.MethodGet, q("user:"+editor.ID.String()), editor.Token, nil), http.StatusOK)
 	for _, c := range []struct {
 		name  string
 		token string
@@ -120,7 +121,7 @@ func TestExplain_onlyTenantAdminsAndAuditorsAskAboutOthers(t *testing.T) {
 			t.Errorf("%s about another user: %d %s, want 403", c.name, r.Status, r.Body)
 		}
 	}
-	wantStatus(t, w.env.Do(http.MethodGet, "/api/v1/authz/explain?action=workspace%3Aread&object=tenant", "", nil), http.StatusUnauthorized)
+	apptest.WantStatus(t, w.env.Do(http.MethodGet, "/api/v1/authz/explain?action=workspace%3Aread&object=tenant", "", nil), http.StatusUnauthorized)
 
 	for _, c := range []struct {
 		name  string
@@ -138,7 +139,7 @@ func TestExplain_onlyTenantAdminsAndAuditorsAskAboutOthers(t *testing.T) {
 
 	// Another tenant's user, from either side, is no user here.
 	missing := w.env.Do(http.MethodGet, q(uuid.NewString()), w.a.Admin.Token, nil)
-	wantError(t, missing, http.StatusNotFound, "not_found")
+	apptest.WantError(t, missing, http.StatusNotFound, "not_found")
 	for _, c := range []struct {
 		name  string
 		token string
@@ -154,15 +155,15 @@ func TestExplain_onlyTenantAdminsAndAuditorsAskAboutOthers(t *testing.T) {
 		}
 	}
 	// Objects of another tenant are not found either.
-	wantError(t, w.env.Do(http.MethodGet, explainPath("", "workspace:read", "workspace:msa~suit"), b.Admin.Token, nil), http.StatusNotFound, "not_found")
-	wantError(t, w.env.Do(http.MethodGet, explainPath("", "workspace:read", "workspace:"+w.ws["msa"].String()), b.Admin.Token, nil), http.StatusNotFound, "not_found")
-	wantError(t, w.env.Do(http.MethodGet, explainPath("", "tenant:read", "tenant:"+w.a.ID.String()), b.Admin.Token, nil), http.StatusNotFound, "not_found")
+	apptest.WantError(t, w.env.Do(http.MethodGet, explainPath("", "workspace:read", "workspace:msa~suit"), b.Admin.Token, nil), http.StatusNotFound, "not_found")
+	apptest.WantError(t, w.env.Do(http.MethodGet, explainPath("", "workspace:read", "workspace:"+w.ws["msa"].String()), b.Admin.Token, nil), http.StatusNotFound, "not_found")
+	apptest.WantError(t, w.env.Do(http.MethodGet, explainPath("", "tenant:read", "tenant:"+w.a.ID.String()), b.Admin.Token, nil), http.StatusNotFound, "not_found")
 	if ans := w.explain(t, b.Admin.Token, "", "tenant:read", "tenant:"+b.ID.String()); !ans.Allowed || ans.Node != rbac.Root {
 		t.Errorf("B's admin about B's own tenant: %+v", ans)
 	}
 
 	// A disabled user is refused before any decision, and the answer says so.
-	wantStatus(t, w.env.Do(http.MethodPatch, "/api/v1/users/"+editor.ID.String(), w.a.Admin.Token, map[string]any{"disabled": true}), http.StatusOK)
+	apptest.WantStatus(t, w.env.Do(http.MethodPatch, "/api/v1/users/"+editor.ID.String(), w.a.Admin.Token, map[string]any{"disabled": true}), http.StatusOK)
 	if ans := w.explain(t, w.a.Admin.Token, editor.ID.String(), "workspace:update", "workspace:msa~suit"); ans.Allowed || !strings.Contains(ans.Reason, "disabled") {
 		t.Errorf("about a disabled user: %+v", ans)
 	}
@@ -177,12 +178,12 @@ func TestExplain_agreesWithTheDecisionPointOnEveryAction(t *testing.T) {
 	aud := w.env.NewUser(t, w.a, "auditor")
 	w.grant(t, "msa", "user", editor.ID, rbac.RoleEditor)
 	r := w.env.Do(http.MethodPost, "/api/v1/groups", w.a.Admin.Token, map[string]any{"name": "Viewers"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var group struct {
 		ID uuid.UUID `json:"id"`
 	}
 	r.JSON(t, &group)
-	wantStatus(t, w.env.Do(http.MethodPost, "/api/v1/groups/"+group.ID.String()+"/members", w.a.Admin.Token,
+	apptest.WantStatus(t, w.env.Do(http.MethodPost, "/api/v1/groups/"+group.ID.String()+"/members", w.a.Admin.Token,
 		map[string]any{"user_id": viaGroup.ID}), http.StatusCreated)
 	w.grant(t, "msa~suit", "group", group.ID, rbac.RoleAdmin)
 
@@ -243,5 +244,5 @@ func TestExplain_badInputNamesTheField(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 invalid on %q", c.name, r.Status, r.Body, c.field)
 		}
 	}
-	wantError(t, w.env.Do(http.MethodGet, explainPath("", "workspace:read", "workspace:msa~nowhere"), w.a.Admin.Token, nil), http.StatusNotFound, "not_found")
+	apptest.WantError(t, w.env.Do(http.MethodGet, explainPath("", "workspace:read", "workspace:msa~nowhere"), w.a.Admin.Token, nil), http.StatusNotFound, "not_found")
 }

@@ -84,7 +84,7 @@ func (w *world) member(t *testing.T) apptest.User {
 // grant has tenant A's admin grant the role to the subject on {ws} through the API.
 func (w *world) grant(t *testing.T, ws, subjectType string, subject uuid.UUID, role string) {
 	t.Helper()
-	wantStatus(t, w.env.Do(http.MethodPost, "/api/v1/workspaces/"+ws+"/grants", w.a.Admin.Token,
+	apptest.WantStatus(t, w.env.Do(http.MethodPost, "/api/v1/workspaces/"+ws+"/grants", w.a.Admin.Token,
 		map[string]any{"subject_type": subjectType, "subject_id": subject, "role": role}), http.StatusCreated)
 }
 
@@ -92,7 +92,7 @@ func (w *world) grant(t *testing.T, ws, subjectType string, subject uuid.UUID, r
 func (w *world) profile(t *testing.T, name string, settings map[string]any) uuid.UUID {
 	t.Helper()
 	r := w.env.Do(http.MethodPost, "/api/v1/profiles", w.a.Admin.Token, map[string]any{"type": "access", "name": name, "settings": settings})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var p struct {
 		ID uuid.UUID `json:"id"`
 	}
@@ -113,7 +113,7 @@ func explainPath(subject, action, object string) string {
 func (w *world) explain(t *testing.T, token, subject, action, object string) answer {
 	t.Helper()
 	r := w.env.Do(http.MethodGet, explainPath(subject, action, object), token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var a answer
 	r.JSON(t, &a)
 	return a
@@ -154,20 +154,6 @@ func hasKind(a answer, kind string) bool {
 		}
 	}
 	return false
-}
-
-func wantStatus(t *testing.T, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
-func wantError(t *testing.T, r apptest.Response, status int, code string) {
-	t.Helper()
-	if r.Status != status || r.ErrorCode() != code {
-		t.Fatalf("got %d %s, want %d with code %q", r.Status, r.Body, status, code)
-	}
 }
 
 // isInvalid reports whether r is a 400 invalid whose first detail names the field.

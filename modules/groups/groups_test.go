@@ -32,8 +32,8 @@ func TestGroups_membersHoldTheGroupsRightsOnlyWhileMembers(t *testing.T) {
 		t.Fatalf("before joining: %d, want 404", got)
 	}
 
-	wantStatus(t, addMember(env, admin, curators.ID, u.ID), http.StatusCreated)
-	wantStatus(t, addMember(env, admin, curators.ID, other.ID), http.StatusCreated)
+	apptest.WantStatus(t, addMember(env, admin, curators.ID, u.ID), http.StatusCreated)
+	apptest.WantStatus(t, addMember(env, admin, curators.ID, other.ID), http.StatusCreated)
 	for _, ws := range []string{"msa", "msa~suit"} {
 		if got := edit(u.Token, ws); got != http.StatusOK {
 			t.Errorf("member edits %s: %d, want 200", ws, got)
@@ -51,18 +51,18 @@ func TestGroups_membersHoldTheGroupsRightsOnlyWhileMembers(t *testing.T) {
 	}
 
 	// Leaving takes the rights away at once, and only from the one who left.
-	wantStatus(t, removeMember(env, admin, curators.ID, u.ID), http.StatusNoContent)
+	apptest.WantStatus(t, removeMember(env, admin, curators.ID, u.ID), http.StatusNoContent)
 	if got := edit(u.Token, "msa~suit"); got != http.StatusNotFound {
 		t.Errorf("after leaving: %d, want 404", got)
 	}
 	if got := edit(other.Token, "msa~suit"); got != http.StatusOK {
 		t.Errorf("the other member after u left: %d, want 200", got)
 	}
-	wantError(t, removeMember(env, admin, curators.ID, u.ID), http.StatusNotFound, "not_found")
-	wantError(t, addMember(env, admin, curators.ID, other.ID), http.StatusConflict, "conflict")
+	apptest.WantError(t, removeMember(env, admin, curators.ID, u.ID), http.StatusNotFound, "not_found")
+	apptest.WantError(t, addMember(env, admin, curators.ID, other.ID), http.StatusConflict, "conflict")
 
 	// Deleting the group takes them from everyone, with its grants and memberships.
-	wantStatus(t, env.Do(http.MethodDelete, groupsPath+"/"+curators.ID.String(), admin, nil), http.StatusNoContent)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, groupsPath+"/"+curators.ID.String(), admin, nil), http.StatusNoContent)
 	if got := edit(other.Token, "msa~suit"); got != http.StatusNotFound {
 		t.Errorf("after the group's deletion: %d, want 404", got)
 	}
@@ -77,9 +77,9 @@ func TestGroups_membersHoldTheGroupsRightsOnlyWhileMembers(t *testing.T) {
 	if n := count(t, env, a.ID, "group_members", "group_id = ?", curators.ID); n != 0 {
 		t.Errorf("%d memberships of the deleted group remain", n)
 	}
-	wantError(t, env.Do(http.MethodGet, groupsPath+"/"+curators.ID.String(), admin, nil), http.StatusNotFound, "not_found")
-	wantError(t, env.Do(http.MethodDelete, groupsPath+"/"+curators.ID.String(), admin, nil), http.StatusNotFound, "not_found")
-	wantError(t, addMember(env, admin, curators.ID, u.ID), http.StatusNotFound, "not_found")
+	apptest.WantError(t, env.Do(http.MethodGet, groupsPath+"/"+curators.ID.String(), admin, nil), http.StatusNotFound, "not_found")
+	apptest.WantError(t, env.Do(http.MethodDelete, groupsPath+"/"+curators.ID.String(), admin, nil), http.StatusNotFound, "not_found")
+	apptest.WantError(t, addMember(env, admin, curators.ID, u.ID), http.StatusNotFound, "not_found")
 
 	// Every change is in the audit log as done by the admin.
 	ops := map[string]int{}
@@ -106,10 +106,10 @@ func TestGroups_anotherTenantsUsersAndGroupsAreOutOfReach(t *testing.T) {
 	grantGroup(t, env, a.Admin.Token, "msa", g.ID, rbac.RoleEditor)
 	bUser := env.NewUser(t, b, "member")
 	aUser := env.NewUser(t, a, "member")
-	wantStatus(t, addMember(env, a.Admin.Token, g.ID, aUser.ID), http.StatusCreated)
+	apptest.WantStatus(t, addMember(env, a.Admin.Token, g.ID, aUser.ID), http.StatusCreated)
 
 	for _, u := range []uuid.UUID{bUser.ID, b.Admin.ID, uuid.New()} {
-		wantInvalid(t, addMember(env, a.Admin.Token, g.ID, u), "user_id")
+		apptest.WantInvalid(t, addMember(env, a.Admin.Token, g.ID, u), "user_id")
 	}
 	if n := count(t, env, a.ID, "group_members", "group_id = ?", g.ID); n != 1 {
 		t.Errorf("%d memberships, want 1", n)
@@ -120,20 +120,20 @@ func TestGroups_anotherTenantsUsersAndGroupsAreOutOfReach(t *testing.T) {
 	}
 
 	missing := env.Do(http.MethodGet, groupsPath+"/"+uuid.NewString(), b.Admin.Token, nil)
-	wantError(t, missing, http.StatusNotFound, "not_found")
+	apptest.WantError(t, missing, http.StatusNotFound, "not_found")
 	for _, r := range []apptest.Response{
 		env.Do(http.MethodGet, groupsPath+"/"+g.ID.String(), b.Admin.Token, nil),
 		env.Do(http.MethodDelete, groupsPath+"/"+g.ID.String(), b.Admin.Token, nil),
 		addMember(env, b.Admin.Token, g.ID, bUser.ID),
 		removeMember(env, b.Admin.Token, g.ID, aUser.ID),
 	} {
-		wantError(t, r, http.StatusNotFound, "not_found")
+		apptest.WantError(t, r, http.StatusNotFound, "not_found")
 		if string(r.Body) != string(missing.Body) {
 			t.Errorf("body %s differs from a missing group's %s", r.Body, missing.Body)
 		}
 	}
 	r := env.Do(http.MethodGet, groupsPath, b.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var p page
 	r.JSON(t, &p)
 	if len(p.Items) != 0 {
@@ -158,8 +158,8 @@ func TestGroups_badInputIsRefusedAndWritesNothing(t *testing.T) {
 	admin := a.Admin.Token
 	g := create(t, env, admin, "Editors")
 
-	wantError(t, env.Do(http.MethodPost, groupsPath, admin, map[string]any{"name": "editors"}), http.StatusConflict, "conflict")
-	wantError(t, env.Do(http.MethodPost, groupsPath, admin, map[string]any{"name": "  EDITORS "}), http.StatusConflict, "conflict")
+	apptest.WantError(t, env.Do(http.MethodPost, groupsPath, admin, map[string]any{"name": "editors"}), http.StatusConflict, "conflict")
+	apptest.WantError(t, env.Do(http.MethodPost, groupsPath, admin, map[string]any{"name": "  EDITORS "}), http.StatusConflict, "conflict")
 	for _, c := range []struct {
 		name  string
 		body  any
@@ -188,10 +188,10 @@ func TestGroups_badInputIsRefusedAndWritesNothing(t *testing.T) {
 		}
 	}
 	members := groupsPath + "/" + g.ID.String() + "/members"
-	wantInvalid(t, env.Do(http.MethodPost, members, admin, map[string]any{"user_id": "not-a-uuid"}), "user_id")
-	wantInvalid(t, env.Do(http.MethodPost, members, admin, map[string]any{}), "user_id")
-	wantError(t, env.Do(http.MethodPost, groupsPath+"/"+uuid.NewString()+"/members", admin, map[string]any{"user_id": a.Admin.ID}), http.StatusNotFound, "not_found")
-	wantError(t, env.Do(http.MethodGet, groupsPath+"/not-a-uuid", admin, nil), http.StatusNotFound, "not_found")
+	apptest.WantInvalid(t, env.Do(http.MethodPost, members, admin, map[string]any{"user_id": "not-a-uuid"}), "user_id")
+	apptest.WantInvalid(t, env.Do(http.MethodPost, members, admin, map[string]any{}), "user_id")
+	apptest.WantError(t, env.Do(http.MethodPost, groupsPath+"/"+uuid.NewString()+"/members", admin, map[string]any{"user_id": a.Admin.ID}), http.StatusNotFound, "not_found")
+	apptest.WantError(t, env.Do(http.MethodGet, groupsPath+"/not-a-uuid", admin, nil), http.StatusNotFound, "not_found")
 
 	if n := count(t, env, a.ID, "groups", "1 = 1"); n != 1 {
 		t.Errorf("%d groups, want 1", n)
@@ -212,8 +212,8 @@ func TestGroups_listPagesWithMemberCounts(t *testing.T) {
 	for _, name := range []string{"One", "Two", "Three"} {
 		ids = append(ids, create(t, env, admin, name).ID)
 	}
-	wantStatus(t, addMember(env, admin, ids[1], u.ID), http.StatusCreated)
-	wantStatus(t, addMember(env, admin, ids[1], a.Admin.ID), http.StatusCreated)
+	apptest.WantStatus(t, addMember(env, admin, ids[1], u.ID), http.StatusCreated)
+	apptest.WantStatus(t, addMember(env, admin, ids[1], a.Admin.ID), http.StatusCreated)
 
 	counts := map[uuid.UUID]int64{}
 	cursor := ""
@@ -222,7 +222,7 @@ func TestGroups_listPagesWithMemberCounts(t *testing.T) {
 			t.Fatal("paging does not end")
 		}
 		r := env.Do(http.MethodGet, groupsPath+"?limit=2"+cursor, admin, nil)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		var p page
 		r.JSON(t, &p)
 		if len(p.Items) > 2 {
@@ -255,24 +255,24 @@ func TestGroups_aMembershipCannotGiveMoreThanItsAuthorHolds(t *testing.T) {
 	addWorkspace(t, env, a.ID, nil, "msa")
 	r := env.Do(http.MethodPost, "/api/v1/roles", admin, map[string]any{"name": "group-keeper",
 		"permissions": []string{"group:read", "group:manage"}})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	keeper := env.NewUser(t, a, "member")
 	r = env.Do(http.MethodPost, "/api/v1/workspaces/~/grants", admin,
 		map[string]any{"subject_type": "user", "subject_id": keeper.ID, "role": "group-keeper"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 
 	editors := create(t, env, admin, "Editors")
 	grantGroup(t, env, admin, "msa", editors.ID, rbac.RoleEditor)
 	empty := create(t, env, keeper.Token, "Nothing yet")
 	u := env.NewUser(t, a, "member")
 
-	wantError(t, addMember(env, keeper.Token, editors.ID, u.ID), http.StatusForbidden, "forbidden")
-	wantError(t, addMember(env, keeper.Token, editors.ID, keeper.ID), http.StatusForbidden, "forbidden")
+	apptest.WantError(t, addMember(env, keeper.Token, editors.ID, u.ID), http.StatusForbidden, "forbidden")
+	apptest.WantError(t, addMember(env, keeper.Token, editors.ID, keeper.ID), http.StatusForbidden, "forbidden")
 	if n := count(t, env, a.ID, "group_members", "group_id = ?", editors.ID); n != 0 {
 		t.Errorf("%d memberships written by a refused request", n)
 	}
-	wantStatus(t, addMember(env, keeper.Token, empty.ID, u.ID), http.StatusCreated)
-	wantStatus(t, addMember(env, admin, editors.ID, u.ID), http.StatusCreated)
+	apptest.WantStatus(t, addMember(env, keeper.Token, empty.ID, u.ID), http.StatusCreated)
+	apptest.WantStatus(t, addMember(env, admin, editors.ID, u.ID), http.StatusCreated)
 
 	var refused int
 	for _, e := range auditOf(t, env, admin, "group:"+editors.ID.String()) {
@@ -284,6 +284,6 @@ func TestGroups_aMembershipCannotGiveMoreThanItsAuthorHolds(t *testing.T) {
 		t.Errorf("%d audited refusals, want 2", refused)
 	}
 	// Members, viewers and editors of workspaces manage no groups.
-	wantError(t, env.Do(http.MethodPost, groupsPath, u.Token, map[string]any{"name": "Mine"}), http.StatusForbidden, "forbidden")
-	wantError(t, env.Do(http.MethodGet, groupsPath, u.Token, nil), http.StatusForbidden, "forbidden")
+	apptest.WantError(t, env.Do(http.MethodPost, groupsPath, u.Token, map[string]any{"name": "Mine"}), http.StatusForbidden, "forbidden")
+	apptest.WantError(t, env.Do(http.MethodGet, groupsPath, u.Token, nil), http.StatusForbidden, "forbidden")
 }

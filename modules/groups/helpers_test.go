@@ -48,42 +48,12 @@ type auditEntry struct {
 	Reason  map[string]any `json:"reason"`
 }
 
-func wantStatus(t *testing.T, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
-func wantError(t *testing.T, r apptest.Response, status int, code string) {
-	t.Helper()
-	if r.Status != status || r.ErrorCode() != code {
-		t.Fatalf("got %d %s, want %d with code %q", r.Status, r.Body, status, code)
-	}
-}
-
 // wantInvalid fails unless r is a 400 invalid whose first detail names the field.
-func wantInvalid(t *testing.T, r apptest.Response, field string) {
-	t.Helper()
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Details []struct {
-				Field string `json:"field"`
-			} `json:"details"`
-		} `json:"error"`
-	}
-	r.JSON(t, &e)
-	if r.Status != http.StatusBadRequest || e.Error.Code != "invalid" || len(e.Error.Details) == 0 || e.Error.Details[0].Field != field {
-		t.Fatalf("got %d %s, want 400 invalid on field %q", r.Status, r.Body, field)
-	}
-}
-
 // create has the caller create a group, failing unless it answers 201.
 func create(t *testing.T, env *apptest.Env, token, name string) view {
 	t.Helper()
 	r := env.Do(http.MethodPost, groupsPath, token, map[string]any{"name": name})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var v view
 	r.JSON(t, &v)
 	return v
@@ -93,7 +63,7 @@ func create(t *testing.T, env *apptest.Env, token, name string) view {
 func get(t *testing.T, env *apptest.Env, token string, id uuid.UUID) detail {
 	t.Helper()
 	r := env.Do(http.MethodGet, groupsPath+"/"+id.String(), token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var d detail
 	r.JSON(t, &d)
 	return d
@@ -112,7 +82,7 @@ func grantGroup(t *testing.T, env *apptest.Env, token, ws string, group uuid.UUI
 	t.Helper()
 	r := env.Do(http.MethodPost, "/api/v1/workspaces/"+ws+"/grants", token,
 		map[string]any{"subject_type": "group", "subject_id": group, "role": role})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var g struct {
 		ID uuid.UUID `json:"id"`
 	}
@@ -165,7 +135,7 @@ func auditOf(t *testing.T, env *apptest.Env, token, object string) []auditEntry 
 		t.Fatal(err)
 	}
 	r := env.Do(http.MethodGet, "/api/v1/audit?limit=200&object="+object, token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var p struct {
 		Items []auditEntry `json:"items"`
 	}

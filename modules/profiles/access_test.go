@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/atelier-hq/atelier/app/apptest"
 	"github.com/atelier-hq/atelier/modules/audit"
 	"github.com/atelier-hq/atelier/rbac"
 )
@@ -23,7 +24,7 @@ func TestProfiles_readOnlyAccessProfileStopsWritesBelowItButTenantAdmins(t *test
 	tenantAdmin := w.a.Admin
 
 	archived := w.create(t, tenantAdmin.Token, "access", "Archived", map[string]any{"read_only": true})
-	wantStatus(t, w.assign(tenantAdmin.Token, "msa/suit/first", "access", archived.ID), http.StatusOK)
+	apptest.WantStatus(t, w.assign(tenantAdmin.Token, "msa/suit/first", "access", archived.ID), http.StatusOK)
 
 	type who struct {
 		name string
@@ -70,18 +71,18 @@ func TestProfiles_readOnlyAccessProfileStopsWritesBelowItButTenantAdmins(t *test
 			t.Errorf("%s: PATCH %s = %d, want %d", c.name, c.path, got, c.want)
 		}
 	}
-	wantStatus(t, w.env.Do(http.MethodGet, wsPath+"/"+ref("msa/suit/first/child"), editor.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, w.env.Do(http.MethodGet, wsPath+"/"+ref("msa/suit/first/child"), editor.Token, nil), http.StatusOK)
 
 	// The workspace admin cannot lift it: managing profiles there is a write, too.
-	wantStatus(t, w.unassign(wsAdmin.Token, "msa/suit/first", "access"), http.StatusForbidden)
+	apptest.WantStatus(t, w.unassign(wsAdmin.Token, "msa/suit/first", "access"), http.StatusForbidden)
 	empty := w.create(t, tenantAdmin.Token, "access", "Nothing", map[string]any{})
-	wantStatus(t, w.assign(wsAdmin.Token, "msa/suit/first/child", "access", empty.ID), http.StatusForbidden)
+	apptest.WantStatus(t, w.assign(wsAdmin.Token, "msa/suit/first/child", "access", empty.ID), http.StatusForbidden)
 	if w.allowed(t, editor.ID, "msa/suit/first/child", rbac.WorkspaceUpdate) {
 		t.Fatal("a refused assignment lifted the read-only profile")
 	}
 
 	// The tenant admin unassigns it: writes are back at once, on this process's warm policy too.
-	wantStatus(t, w.unassign(tenantAdmin.Token, "msa/suit/first", "access"), http.StatusNoContent)
+	apptest.WantStatus(t, w.unassign(tenantAdmin.Token, "msa/suit/first", "access"), http.StatusNoContent)
 	for _, p := range people {
 		if !w.allowed(t, p.id, "msa/suit/first/child", rbac.WorkspaceUpdate) {
 			t.Errorf("%s still may not update msa/suit/first/child after the unassignment", p.name)
@@ -90,14 +91,14 @@ func TestProfiles_readOnlyAccessProfileStopsWritesBelowItButTenantAdmins(t *test
 	if got := w.describe(editor.Token, "msa/suit/first"); got != http.StatusOK {
 		t.Errorf("editor PATCH msa/suit/first after unassignment = %d, want 200", got)
 	}
-	wantStatus(t, w.unassign(tenantAdmin.Token, "msa/suit/first", "access"), http.StatusNotFound)
+	apptest.WantStatus(t, w.unassign(tenantAdmin.Token, "msa/suit/first", "access"), http.StatusNotFound)
 
 	// Both changes are in the audit log.
 	if err := w.env.App.Audit.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	r := w.env.Do(http.MethodGet, "/api/v1/audit?result=allow&action=profile:manage&object="+w.node("msa/suit/first"), tenantAdmin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var log page[audit.View]
 	r.JSON(t, &log)
 	ops := map[string]bool{}
@@ -123,7 +124,7 @@ func TestProfiles_denyListTakesActionsFromOneRoleOnly(t *testing.T) {
 	admin := w.a.Admin.Token
 
 	p := w.create(t, admin, "access", "No editing by editors", map[string]any{"deny": map[string]any{"editor": []string{"workspace:update"}}})
-	wantStatus(t, w.assign(admin, "msa/suit", "access", p.ID), http.StatusOK)
+	apptest.WantStatus(t, w.assign(admin, "msa/suit", "access", p.ID), http.StatusOK)
 
 	check := func(stage string, want map[string]bool) {
 		t.Helper()
@@ -150,11 +151,11 @@ func TestProfiles_denyListTakesActionsFromOneRoleOnly(t *testing.T) {
 	// Changing the settings applies at once: the editors get update back, the admins lose create.
 	r := w.env.Do(http.MethodPatch, profilesPath+"/"+p.ID.String(), admin,
 		map[string]any{"settings": map[string]any{"deny": map[string]any{"admin": []string{"workspace:create"}}}})
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	check("changed", map[string]bool{"editor update": true, "admin update": true, "admin create": false})
 
 	// Deleting the profile removes its assignment and its effect.
-	wantStatus(t, w.env.Do(http.MethodDelete, profilesPath+"/"+p.ID.String(), admin, nil), http.StatusNoContent)
+	apptest.WantStatus(t, w.env.Do(http.MethodDelete, profilesPath+"/"+p.ID.String(), admin, nil), http.StatusNoContent)
 	check("deleted", map[string]bool{"editor update": true, "admin create": true})
 	if e := w.effective(t, admin, "msa/suit")["access"]; e.Profile != nil || e.From != nil {
 		t.Errorf("after delete the effective access profile is %+v, want the defaults", e)
@@ -169,24 +170,24 @@ func TestProfiles_tenantRootCannotLockAdminsOutOfProfiles(t *testing.T) {
 	w := newWorld(t, "msa")
 	admin := w.a.Admin.Token
 	lock := w.create(t, admin, "access", "Lock", map[string]any{"deny": map[string]any{"admin": []string{"profile:manage"}}})
-	wantInvalid(t, w.assign(admin, "", "access", lock.ID), "profile_id")
+	apptest.WantInvalid(t, w.assign(admin, "", "access", lock.ID), "profile_id")
 	if e := w.effective(t, admin, "")["access"]; e.Profile != nil {
 		t.Fatalf("refused assignment was written: %+v", e)
 	}
 
 	// On a workspace it is allowed: tenant admins can still edit or delete the profile itself.
-	wantStatus(t, w.assign(admin, "msa", "access", lock.ID), http.StatusOK)
-	wantStatus(t, w.unassign(admin, "msa", "access"), http.StatusForbidden)
-	wantStatus(t, w.env.Do(http.MethodPatch, profilesPath+"/"+lock.ID.String(), admin,
+	apptest.WantStatus(t, w.assign(admin, "msa", "access", lock.ID), http.StatusOK)
+	apptest.WantStatus(t, w.unassign(admin, "msa", "access"), http.StatusForbidden)
+	apptest.WantStatus(t, w.env.Do(http.MethodPatch, profilesPath+"/"+lock.ID.String(), admin,
 		map[string]any{"settings": map[string]any{}}), http.StatusOK)
-	wantStatus(t, w.unassign(admin, "msa", "access"), http.StatusNoContent)
+	apptest.WantStatus(t, w.unassign(admin, "msa", "access"), http.StatusNoContent)
 
 	// A profile on the root cannot be changed into a lock either.
 	open := w.create(t, admin, "access", "Open", map[string]any{"deny": map[string]any{"editor": []string{"workspace:delete"}}})
-	wantStatus(t, w.assign(admin, "", "access", open.ID), http.StatusOK)
+	apptest.WantStatus(t, w.assign(admin, "", "access", open.ID), http.StatusOK)
 	r := w.env.Do(http.MethodPatch, profilesPath+"/"+open.ID.String(), admin,
 		map[string]any{"settings": map[string]any{"deny": map[string]any{"admin": []string{"grant:manage", "profile:manage"}}}})
-	wantInvalid(t, r, "settings.deny.admin[1]")
+	apptest.WantInvalid(t, r, "settings.deny.admin[1]")
 	if !w.allowed(t, w.a.Admin.ID, "", rbac.ProfileManage) {
 		t.Fatal("the tenant admin lost profile:manage on the root")
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/atelier-hq/atelier/app/apptest"
 	"github.com/atelier-hq/atelier/modules/profiles"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -24,8 +25,8 @@ func TestProfiles_effectiveProfileIsTheNearestAssignment(t *testing.T) {
 	msaPrivacy := w.create(t, admin, "privacy", "MSA", map[string]any{"visible_to": []string{"admins"}})
 	firstQuota := w.create(t, admin, "quota", "First", map[string]any{"max_pending_queue_items_per_user": 2})
 	otherQuota := w.create(t, admin, "quota", "Other", map[string]any{"max_bulk_download_bytes": 1000})
-	wantStatus(t, w.assign(admin, "", "quota", tenantQuota.ID), http.StatusOK)
-	wantStatus(t, w.assign(admin, "msa", "privacy", msaPrivacy.ID), http.StatusOK)
+	apptest.WantStatus(t, w.assign(admin, "", "quota", tenantQuota.ID), http.StatusOK)
+	apptest.WantStatus(t, w.assign(admin, "msa", "privacy", msaPrivacy.ID), http.StatusOK)
 
 	// A viewer of msa/suit/first may see what governs it.
 	got := w.effective(t, viewer.Token, "msa/suit/first")
@@ -47,7 +48,7 @@ func TestProfiles_effectiveProfileIsTheNearestAssignment(t *testing.T) {
 	}
 
 	// The node's own assignment wins over the inherited one; its parent keeps the tenant's.
-	wantStatus(t, w.assign(admin, "msa/suit/first", "quota", firstQuota.ID), http.StatusOK)
+	apptest.WantStatus(t, w.assign(admin, "msa/suit/first", "quota", firstQuota.ID), http.StatusOK)
 	if q := w.effective(t, viewer.Token, "msa/suit/first")["quota"]; q.Profile == nil || q.Profile.ID != firstQuota.ID ||
 		q.Inherited || q.From == nil || q.From.Path != "msa/suit/first" {
 		t.Errorf("quota on msa/suit/first after assigning there = %+v", q)
@@ -58,7 +59,7 @@ func TestProfiles_effectiveProfileIsTheNearestAssignment(t *testing.T) {
 
 	// PUT replaces: one quota assignment on the node, the new one.
 	r := w.assign(admin, "msa/suit/first", "quota", otherQuota.ID)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var assigned struct {
 		Node    string  `json:"node"`
 		Path    string  `json:"path"`
@@ -72,8 +73,8 @@ func TestProfiles_effectiveProfileIsTheNearestAssignment(t *testing.T) {
 	if q := w.effective(t, admin, "msa/suit/first")["quota"]; q.Profile == nil || q.Profile.ID != otherQuota.ID {
 		t.Errorf("quota after replacing = %+v, want Other", q)
 	}
-	wantStatus(t, w.unassign(admin, "msa/suit/first", "quota"), http.StatusNoContent)
-	wantStatus(t, w.unassign(admin, "msa/suit/first", "quota"), http.StatusNotFound)
+	apptest.WantStatus(t, w.unassign(admin, "msa/suit/first", "quota"), http.StatusNoContent)
+	apptest.WantStatus(t, w.unassign(admin, "msa/suit/first", "quota"), http.StatusNotFound)
 	if q := w.effective(t, admin, "msa/suit/first")["quota"]; q.Profile == nil || q.Profile.ID != tenantQuota.ID || !q.Inherited {
 		t.Errorf("quota after unassigning = %+v, want the tenant's again", q)
 	}
@@ -119,7 +120,7 @@ func TestProfiles_workspaceAdminAssignsBelowButCannotOverrideFromAbove(t *testin
 	limit := w.create(t, admin, "quota", "Tight", map[string]any{"max_bulk_download_bytes": 10})
 	loose := w.create(t, admin, "quota", "Loose", map[string]any{})
 	quiet := w.create(t, admin, "privacy", "Quiet", map[string]any{"visible_to": []string{"owner"}})
-	wantStatus(t, w.assign(admin, "msa", "quota", limit.ID), http.StatusOK)
+	apptest.WantStatus(t, w.assign(admin, "msa", "quota", limit.ID), http.StatusOK)
 
 	cases := []struct {
 		name  string
@@ -147,8 +148,8 @@ func TestProfiles_workspaceAdminAssignsBelowButCannotOverrideFromAbove(t *testin
 		})
 	}
 	// Once the node has its own, the workspace admin may replace and remove it there.
-	wantStatus(t, w.assign(wsAdmin.Token, "msa/suit/first", "quota", limit.ID), http.StatusOK)
-	wantStatus(t, w.unassign(wsAdmin.Token, "msa/suit/first", "quota"), http.StatusNoContent)
+	apptest.WantStatus(t, w.assign(wsAdmin.Token, "msa/suit/first", "quota", limit.ID), http.StatusOK)
+	apptest.WantStatus(t, w.unassign(wsAdmin.Token, "msa/suit/first", "quota"), http.StatusNoContent)
 	if q := w.effective(t, wsAdmin.Token, "msa/suit/first")["quota"]; q.Profile == nil || q.Profile.ID != limit.ID || q.From.Path != "msa" {
 		t.Errorf("quota after the workspace admin's unassignment = %+v, want msa's", q)
 	}
@@ -160,11 +161,11 @@ func TestProfiles_assignRefusesAProfileOfAnotherType(t *testing.T) {
 	w := newWorld(t, "msa")
 	admin := w.a.Admin.Token
 	q := w.create(t, admin, "quota", "Q", map[string]any{})
-	wantInvalid(t, w.assign(admin, "msa", "privacy", q.ID), "profile_id")
-	wantInvalid(t, w.env.Do(http.MethodPut, w.profilesOf("msa")+"/quota", admin, map[string]any{"profile_id": "nope"}), "profile_id")
-	wantInvalid(t, w.env.Do(http.MethodPut, w.profilesOf("msa")+"/quota", admin, map[string]any{"profile_id": q.ID, "x": 1}), "x")
-	wantStatus(t, w.assign(admin, "msa", "colour", q.ID), http.StatusNotFound)
-	wantStatus(t, w.unassign(admin, "msa", "colour"), http.StatusNotFound)
+	apptest.WantInvalid(t, w.assign(admin, "msa", "privacy", q.ID), "profile_id")
+	apptest.WantInvalid(t, w.env.Do(http.MethodPut, w.profilesOf("msa")+"/quota", admin, map[string]any{"profile_id": "nope"}), "profile_id")
+	apptest.WantInvalid(t, w.env.Do(http.MethodPut, w.profilesOf("msa")+"/quota", admin, map[string]any{"profile_id": q.ID, "x": 1}), "x")
+	apptest.WantStatus(t, w.assign(admin, "msa", "colour", q.ID), http.StatusNotFound)
+	apptest.WantStatus(t, w.unassign(admin, "msa", "colour"), http.StatusNotFound)
 	for typ, e := range w.effective(t, admin, "msa") {
 		if e.Profile != nil {
 			t.Errorf("%s: a refused assignment was written: %+v", typ, e)
@@ -176,10 +177,10 @@ func TestProfiles_assignRefusesAProfileOfAnotherType(t *testing.T) {
 func TestProfileTypes_describeEveryBuiltinTypeWithDefaults(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	wantStatus(t, w.env.Do(http.MethodGet, "/api/v1/profile-types", "", nil), http.StatusUnauthorized)
+	apptest.WantStatus(t, w.env.Do(http.MethodGet, "/api/v1/profile-types", "", nil), http.StatusUnauthorized)
 	member := w.member(t, "", "")
 	r := w.env.Do(http.MethodGet, "/api/v1/profile-types", member.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var got page[struct {
 		Name        string `json:"name"`
 		Description string `json:"description"`

@@ -53,30 +53,7 @@ type page[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-func wantStatus(t *testing.T, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
 // wantInvalid fails unless r is a 400 invalid whose first detail names the field.
-func wantInvalid(t *testing.T, r apptest.Response, field string) {
-	t.Helper()
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Details []struct {
-				Field string `json:"field"`
-			} `json:"details"`
-		} `json:"error"`
-	}
-	r.JSON(t, &e)
-	if r.Status != http.StatusBadRequest || e.Error.Code != "invalid" || len(e.Error.Details) == 0 || e.Error.Details[0].Field != field {
-		t.Fatalf("got %d %s, want 400 invalid on field %q", r.Status, r.Body, field)
-	}
-}
-
 // ref writes a path as a route's {ws}.
 func ref(path string) string { return strings.ReplaceAll(path, "/", "~") }
 
@@ -105,7 +82,7 @@ func (w *world) mkdir(t *testing.T, path string) uuid.UUID {
 		body["parent_id"] = w.ws[path[:i]]
 	}
 	r := w.env.Do(http.MethodPost, wsPath, w.a.Admin.Token, body)
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var v struct {
 		ID   uuid.UUID `json:"id"`
 		Path string    `json:"path"`
@@ -125,7 +102,7 @@ func (w *world) member(t *testing.T, role, path string) apptest.User {
 	if role != "" {
 		r := w.env.Do(http.MethodPost, wsPath+"/"+ref(path)+"/grants", w.a.Admin.Token,
 			map[string]any{"subject_type": "user", "subject_id": u.ID, "role": role})
-		wantStatus(t, r, http.StatusCreated)
+		apptest.WantStatus(t, r, http.StatusCreated)
 	}
 	return u
 }
@@ -134,7 +111,7 @@ func (w *world) member(t *testing.T, role, path string) apptest.User {
 func (w *world) create(t *testing.T, token, typ, name string, settings any) profile {
 	t.Helper()
 	r := w.env.Do(http.MethodPost, profilesPath, token, map[string]any{"type": typ, "name": name, "settings": settings})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var p profile
 	r.JSON(t, &p)
 	return p
@@ -165,7 +142,7 @@ func (w *world) effective(t *testing.T, token, path string) map[string]effective
 		at = ref(path)
 	}
 	r := w.env.Do(http.MethodGet, wsPath+"/"+at+"/effective-profiles", token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var v effectiveView
 	r.JSON(t, &v)
 	out := map[string]effective{}

@@ -51,7 +51,7 @@ func TestProfiles_badSettingsAreRefusedNamingTheField(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := w.env.Do(http.MethodPost, profilesPath, admin, map[string]any{"type": c.typ, "name": c.name, "settings": c.settings})
-			wantInvalid(t, r, c.field)
+			apptest.WantInvalid(t, r, c.field)
 		})
 	}
 	for _, c := range []struct {
@@ -68,11 +68,11 @@ func TestProfiles_badSettingsAreRefusedNamingTheField(t *testing.T) {
 		{"unknown field", map[string]any{"type": "quota", "name": "u", "settings": map[string]any{}, "owner": "me"}, "owner"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			wantInvalid(t, w.env.Do(http.MethodPost, profilesPath, admin, c.body), c.field)
+			apptest.WantInvalid(t, w.env.Do(http.MethodPost, profilesPath, admin, c.body), c.field)
 		})
 	}
 	r := w.env.Do(http.MethodGet, profilesPath, admin, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var got page[profile]
 	r.JSON(t, &got)
 	if len(got.Items) != 0 {
@@ -83,9 +83,9 @@ func TestProfiles_badSettingsAreRefusedNamingTheField(t *testing.T) {
 	p := w.create(t, admin, "quota", "Kept", map[string]any{"max_pending_queue_items_per_user": 5})
 	r = w.env.Do(http.MethodPatch, profilesPath+"/"+p.ID.String(), admin,
 		map[string]any{"name": "Renamed", "settings": map[string]any{"max_pending_queue_items_per_user": -5}})
-	wantInvalid(t, r, "settings.max_pending_queue_items_per_user")
-	wantInvalid(t, w.env.Do(http.MethodPatch, profilesPath+"/"+p.ID.String(), admin, map[string]any{}), "body")
-	wantInvalid(t, w.env.Do(http.MethodPatch, profilesPath+"/"+p.ID.String(), admin, map[string]any{"type": "access"}), "type")
+	apptest.WantInvalid(t, r, "settings.max_pending_queue_items_per_user")
+	apptest.WantInvalid(t, w.env.Do(http.MethodPatch, profilesPath+"/"+p.ID.String(), admin, map[string]any{}), "body")
+	apptest.WantInvalid(t, w.env.Do(http.MethodPatch, profilesPath+"/"+p.ID.String(), admin, map[string]any{"type": "access"}), "type")
 	r = w.env.Do(http.MethodGet, profilesPath, admin, nil)
 	r.JSON(t, &got)
 	if len(got.Items) != 1 || got.Items[0].Name != "Kept" || !sameJSON(t, got.Items[0].Settings, p.Settings) {
@@ -147,13 +147,13 @@ func TestProfiles_duplicateNameOfATypeConflicts(t *testing.T) {
 	admin := w.a.Admin.Token
 	w.create(t, admin, "quota", "Archive", map[string]any{})
 	r := w.env.Do(http.MethodPost, profilesPath, admin, map[string]any{"type": "quota", "name": "ARCHIVE", "settings": map[string]any{}})
-	wantStatus(t, r, http.StatusConflict)
+	apptest.WantStatus(t, r, http.StatusConflict)
 	other := w.create(t, admin, "access", "Archive", map[string]any{"read_only": true})
 	second := w.create(t, admin, "quota", "Second", map[string]any{})
 	r = w.env.Do(http.MethodPatch, profilesPath+"/"+second.ID.String(), admin, map[string]any{"name": "archive"})
-	wantStatus(t, r, http.StatusConflict)
+	apptest.WantStatus(t, r, http.StatusConflict)
 	r = w.env.Do(http.MethodPatch, profilesPath+"/"+other.ID.String(), admin, map[string]any{"name": "Archived", "description": "old projects"})
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var p profile
 	r.JSON(t, &p)
 	if p.Name != "Archived" || p.Description != "old projects" || p.OwnerID == nil || *p.OwnerID != w.a.Admin.ID {
@@ -180,7 +180,7 @@ func TestProfiles_listFiltersByTypeAndPages(t *testing.T) {
 			t.Fatal("paging does not end")
 		}
 		r := w.env.Do(http.MethodGet, path, viewer.Token, nil)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		var got page[profile]
 		r.JSON(t, &got)
 		for _, p := range got.Items {
@@ -197,10 +197,10 @@ func TestProfiles_listFiltersByTypeAndPages(t *testing.T) {
 	if len(seen) != len(want) {
 		t.Errorf("listed %d quota profiles, want %d", len(seen), len(want))
 	}
-	wantInvalid(t, w.env.Do(http.MethodGet, profilesPath+"?type=colour", admin, nil), "type")
-	wantInvalid(t, w.env.Do(http.MethodGet, profilesPath+"?limit=0", admin, nil), "limit")
+	apptest.WantInvalid(t, w.env.Do(http.MethodGet, profilesPath+"?type=colour", admin, nil), "type")
+	apptest.WantInvalid(t, w.env.Do(http.MethodGet, profilesPath+"?limit=0", admin, nil), "limit")
 	wsAdmin := w.member(t, rbac.RoleAdmin, "msa")
-	wantStatus(t, w.env.Do(http.MethodGet, profilesPath, wsAdmin.Token, nil), http.StatusForbidden)
+	apptest.WantStatus(t, w.env.Do(http.MethodGet, profilesPath, wsAdmin.Token, nil), http.StatusForbidden)
 }
 
 // Another tenant's profiles and workspaces are indistinguishable from missing ones.
@@ -211,10 +211,10 @@ func TestProfiles_anotherTenantsProfilesAndWorkspacesAreNotFound(t *testing.T) {
 	admin := w.a.Admin.Token
 	bProfile := profile{}
 	r := w.env.Do(http.MethodPost, profilesPath, b.Admin.Token, map[string]any{"type": "access", "name": "B", "settings": map[string]any{"read_only": true}})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	r.JSON(t, &bProfile)
 	r = w.env.Do(http.MethodPost, wsPath, b.Admin.Token, map[string]any{"name": "Secret", "slug": "secret"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var bWorkspace struct {
 		ID uuid.UUID `json:"id"`
 	}
@@ -269,7 +269,7 @@ func TestProfiles_anotherTenantsProfilesAndWorkspacesAreNotFound(t *testing.T) {
 		t.Errorf("tenant B's profiles after A's attempts: %s", r.Body)
 	}
 	// B's root profile does not leak into A's decisions.
-	wantStatus(t, w.env.Do(http.MethodPut, wsPath+"/~/profiles/access", b.Admin.Token, map[string]any{"profile_id": bProfile.ID}), http.StatusOK)
+	apptest.WantStatus(t, w.env.Do(http.MethodPut, wsPath+"/~/profiles/access", b.Admin.Token, map[string]any{"profile_id": bProfile.ID}), http.StatusOK)
 	editor := w.member(t, rbac.RoleEditor, "msa")
 	if !w.allowed(t, editor.ID, "msa", rbac.WorkspaceUpdate) {
 		t.Error("tenant B's read-only root profile governs tenant A")
@@ -322,12 +322,12 @@ func TestRegister_aTypeRegisteredInCodeIsServedLikeTheBuiltins(t *testing.T) {
 
 	w := newWorld(t, "msa")
 	admin := w.a.Admin.Token
-	wantInvalid(t, w.env.Do(http.MethodPost, profilesPath, admin, map[string]any{"type": name, "name": "r", "settings": map[string]any{"days": 0}}), "settings.days")
+	apptest.WantInvalid(t, w.env.Do(http.MethodPost, profilesPath, admin, map[string]any{"type": name, "name": "r", "settings": map[string]any{"days": 0}}), "settings.days")
 	p := w.create(t, admin, name, "Month", map[string]any{"days": 31})
 	if e := w.effective(t, admin, "msa")[name]; e.Profile != nil || !sameJSON(t, e.Settings, json.RawMessage(`{"days":30}`)) {
 		t.Errorf("unassigned %s on msa = %+v, want the defaults", name, e)
 	}
-	wantStatus(t, w.assign(admin, "", name, p.ID), http.StatusOK)
+	apptest.WantStatus(t, w.assign(admin, "", name, p.ID), http.StatusOK)
 	if e := w.effective(t, admin, "msa")[name]; e.Profile == nil || e.Profile.ID != p.ID || !e.Inherited {
 		t.Errorf("%s on msa = %+v, want Month from the root", name, e)
 	}

@@ -36,31 +36,7 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-func wantStatus(t *testing.T, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
-func wantError(t *testing.T, r apptest.Response, status int, code string) {
-	t.Helper()
-	if r.Status != status || r.ErrorCode() != code {
-		t.Fatalf("got %d %s, want %d with code %q", r.Status, r.Body, status, code)
-	}
-}
-
 // wantInvalid fails unless r is a 400 invalid whose first detail names the field.
-func wantInvalid(t *testing.T, r apptest.Response, field string) {
-	t.Helper()
-	wantError(t, r, http.StatusBadRequest, "invalid")
-	var e errorBody
-	r.JSON(t, &e)
-	if len(e.Error.Details) == 0 || e.Error.Details[0].Field != field {
-		t.Fatalf("details %s, want field %q first", r.Body, field)
-	}
-}
-
 // define has the caller create a role, failing unless it answers 201.
 func define(t *testing.T, env *apptest.Env, token, name string, perms ...rbac.Action) view {
 	t.Helper()
@@ -68,7 +44,7 @@ func define(t *testing.T, env *apptest.Env, token, name string, perms ...rbac.Ac
 		perms = []rbac.Action{}
 	}
 	r := env.Do(http.MethodPost, rolesPath, token, map[string]any{"name": name, "permissions": perms})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var v view
 	r.JSON(t, &v)
 	return v
@@ -78,7 +54,7 @@ func define(t *testing.T, env *apptest.Env, token, name string, perms ...rbac.Ac
 func list(t *testing.T, env *apptest.Env, token string) map[string]view {
 	t.Helper()
 	r := env.Do(http.MethodGet, rolesPath, token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var p struct {
 		Items      []view  `json:"items"`
 		NextCursor *string `json:"next_cursor"`
@@ -175,7 +151,7 @@ func auditOf(t *testing.T, env *apptest.Env, token, object string) []auditEntry 
 		t.Fatal(err)
 	}
 	r := env.Do(http.MethodGet, "/api/v1/audit?object="+object, token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var p struct {
 		Items []auditEntry `json:"items"`
 	}

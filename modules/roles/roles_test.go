@@ -48,27 +48,27 @@ func TestRoles_librarianCreatesAndUpdatesButNeverDeletes(t *testing.T) {
 	lib := env.NewUser(t, a, "member")
 	r := env.Do(http.MethodPost, "/api/v1/workspaces/msa/grants", admin,
 		map[string]any{"subject_type": "user", "subject_id": lib.ID, "role": "librarian"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var g struct {
 		ID uuid.UUID `json:"id"`
 	}
 	r.JSON(t, &g)
 
 	// Create and update on msa and below.
-	wantStatus(t, env.Do(http.MethodPatch, "/api/v1/workspaces/msa~suit", lib.Token, map[string]any{"description": "catalogued"}), http.StatusOK)
-	wantStatus(t, env.Do(http.MethodPatch, "/api/v1/workspaces/msa", lib.Token, map[string]any{"name": "MSA archive"}), http.StatusOK)
-	wantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces", lib.Token,
+	apptest.WantStatus(t, env.Do(http.MethodPatch, "/api/v1/workspaces/msa~suit", lib.Token, map[string]any{"description": "catalogued"}), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodPatch, "/api/v1/workspaces/msa", lib.Token, map[string]any{"name": "MSA archive"}), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces", lib.Token,
 		map[string]any{"name": "Shelf", "slug": "shelf", "parent_id": suit.ID}), http.StatusCreated)
-	wantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces/msa~suit/boards", lib.Token, map[string]any{"name": "Catalogue"}), http.StatusCreated)
+	apptest.WantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces/msa~suit/boards", lib.Token, map[string]any{"name": "Catalogue"}), http.StatusCreated)
 
 	// Never delete, however empty the workspace.
 	for _, p := range []string{"msa~suit~shelf", "msa~suit", "msa"} {
-		wantError(t, env.Do(http.MethodDelete, "/api/v1/workspaces/"+p, lib.Token, nil), http.StatusForbidden, "forbidden")
+		apptest.WantError(t, env.Do(http.MethodDelete, "/api/v1/workspaces/"+p, lib.Token, nil), http.StatusForbidden, "forbidden")
 	}
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/workspaces/msa~suit~shelf", admin, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/workspaces/msa~suit~shelf", admin, nil), http.StatusOK)
 	// Nothing outside msa, nothing on the tenant root.
-	wantStatus(t, env.Do(http.MethodPatch, "/api/v1/workspaces/rocket", lib.Token, map[string]any{"description": "x"}), http.StatusNotFound)
-	wantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces", lib.Token, map[string]any{"name": "Top", "slug": "top"}), http.StatusForbidden)
+	apptest.WantStatus(t, env.Do(http.MethodPatch, "/api/v1/workspaces/rocket", lib.Token, map[string]any{"description": "x"}), http.StatusNotFound)
+	apptest.WantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces", lib.Token, map[string]any{"name": "Top", "slug": "top"}), http.StatusForbidden)
 	if allowed(t, env.App.Enforcer, a.ID, lib.ID, rbac.WorkspaceNode(rocket.ID), rbac.WorkspaceRead) {
 		t.Fatal("librarian on msa reads rocket")
 	}
@@ -77,26 +77,26 @@ func TestRoles_librarianCreatesAndUpdatesButNeverDeletes(t *testing.T) {
 	// shelf; without it again, the next delete is refused.
 	withDelete := append(append([]rbac.Action{}, perms...), rbac.WorkspaceDelete)
 	r = env.Do(http.MethodPatch, rolesPath+"/"+librarian.ID.String(), admin, map[string]any{"permissions": withDelete})
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var changed view
 	r.JSON(t, &changed)
 	if !sameSet(changed.Permissions, withDelete) {
 		t.Fatalf("changed %+v", changed)
 	}
-	wantStatus(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa~suit~shelf", lib.Token, nil), http.StatusNoContent)
-	wantStatus(t, env.Do(http.MethodPatch, rolesPath+"/"+librarian.ID.String(), admin, map[string]any{"permissions": perms}), http.StatusOK)
-	wantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces", lib.Token,
+	apptest.WantStatus(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa~suit~shelf", lib.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, env.Do(http.MethodPatch, rolesPath+"/"+librarian.ID.String(), admin, map[string]any{"permissions": perms}), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces", lib.Token,
 		map[string]any{"name": "Shelf", "slug": "shelf2", "parent_id": suit.ID}), http.StatusCreated)
-	wantError(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa~suit~shelf2", lib.Token, nil), http.StatusForbidden, "forbidden")
+	apptest.WantError(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa~suit~shelf2", lib.Token, nil), http.StatusForbidden, "forbidden")
 
 	// A role still granted cannot go; once its grant is revoked, it can.
-	wantError(t, env.Do(http.MethodDelete, rolesPath+"/"+librarian.ID.String(), admin, nil), http.StatusConflict, "conflict")
-	wantStatus(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa/grants/"+g.ID.String(), admin, nil), http.StatusNoContent)
-	wantStatus(t, env.Do(http.MethodDelete, rolesPath+"/"+librarian.ID.String(), admin, nil), http.StatusNoContent)
+	apptest.WantError(t, env.Do(http.MethodDelete, rolesPath+"/"+librarian.ID.String(), admin, nil), http.StatusConflict, "conflict")
+	apptest.WantStatus(t, env.Do(http.MethodDelete, "/api/v1/workspaces/msa/grants/"+g.ID.String(), admin, nil), http.StatusNoContent)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, rolesPath+"/"+librarian.ID.String(), admin, nil), http.StatusNoContent)
 	if _, ok := list(t, env, admin)["librarian"]; ok {
 		t.Fatal("the deleted role is still listed")
 	}
-	wantStatus(t, env.Do(http.MethodDelete, rolesPath+"/"+librarian.ID.String(), admin, nil), http.StatusNotFound)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, rolesPath+"/"+librarian.ID.String(), admin, nil), http.StatusNotFound)
 	wantInvalidOrNotFound(t, env.Do(http.MethodPost, "/api/v1/workspaces/msa/grants", admin,
 		map[string]any{"subject_type": "user", "subject_id": lib.ID, "role": "librarian"}))
 }
@@ -123,7 +123,7 @@ func TestRoles_builtinRolesCannotBeChangedOrDeleted(t *testing.T) {
 			env.Do(http.MethodPatch, rolesPath+"/"+id, admin, map[string]any{"permissions": []string{"tenant:read"}}),
 			env.Do(http.MethodPatch, rolesPath+"/"+id, admin, map[string]any{"description": "mine now"}),
 		} {
-			wantError(t, r, http.StatusConflict, "conflict")
+			apptest.WantError(t, r, http.StatusConflict, "conflict")
 			var e struct {
 				Error struct {
 					Code    string `json:"code"`
@@ -190,13 +190,13 @@ func TestRoles_badInputIsRefusedAndWritesNothing(t *testing.T) {
 		}
 	}
 	id := rolesPath + "/" + keeper.ID.String()
-	wantInvalid(t, env.Do(http.MethodPatch, id, admin, map[string]any{"permissions": []string{"workspace:read", "workspace:explode"}}), "permissions")
-	wantInvalid(t, env.Do(http.MethodPatch, id, admin, map[string]any{"description": "x\x00"}), "description")
-	wantError(t, env.Do(http.MethodPatch, id, admin, map[string]any{}), http.StatusBadRequest, "invalid")
-	wantError(t, env.Do(http.MethodPatch, id, admin, map[string]any{"name": "renamed"}), http.StatusBadRequest, "invalid")
-	wantError(t, env.Do(http.MethodPatch, rolesPath+"/not-a-uuid", admin, map[string]any{"description": "x"}), http.StatusNotFound, "not_found")
-	wantError(t, env.Do(http.MethodPatch, rolesPath+"/"+uuid.NewString(), admin, map[string]any{"description": "x"}), http.StatusNotFound, "not_found")
-	wantError(t, env.Do(http.MethodDelete, rolesPath+"/"+uuid.NewString(), admin, nil), http.StatusNotFound, "not_found")
+	apptest.WantInvalid(t, env.Do(http.MethodPatch, id, admin, map[string]any{"permissions": []string{"workspace:read", "workspace:explode"}}), "permissions")
+	apptest.WantInvalid(t, env.Do(http.MethodPatch, id, admin, map[string]any{"description": "x\x00"}), "description")
+	apptest.WantError(t, env.Do(http.MethodPatch, id, admin, map[string]any{}), http.StatusBadRequest, "invalid")
+	apptest.WantError(t, env.Do(http.MethodPatch, id, admin, map[string]any{"name": "renamed"}), http.StatusBadRequest, "invalid")
+	apptest.WantError(t, env.Do(http.MethodPatch, rolesPath+"/not-a-uuid", admin, map[string]any{"description": "x"}), http.StatusNotFound, "not_found")
+	apptest.WantError(t, env.Do(http.MethodPatch, rolesPath+"/"+uuid.NewString(), admin, map[string]any{"description": "x"}), http.StatusNotFound, "not_found")
+	apptest.WantError(t, env.Do(http.MethodDelete, rolesPath+"/"+uuid.NewString(), admin, nil), http.StatusNotFound, "not_found")
 
 	after := list(t, env, admin)
 	if len(after) != len(before) {
@@ -232,7 +232,7 @@ func TestRoles_anotherTenantsRolesAreIndistinguishableFromMissing(t *testing.T) 
 		env.Do(http.MethodDelete, rolesPath+"/"+mine.ID.String(), b.Admin.Token, nil),
 		env.Do(http.MethodDelete, rolesPath+"/"+list(t, env, a.Admin.Token)[rbac.RoleAdmin].ID.String(), b.Admin.Token, nil),
 	} {
-		wantError(t, r, http.StatusNotFound, "not_found")
+		apptest.WantError(t, r, http.StatusNotFound, "not_found")
 		if string(r.Body) != string(missing.Body) {
 			t.Errorf("body %s differs from a missing role's %s", r.Body, missing.Body)
 		}
@@ -257,9 +257,9 @@ func TestRoles_aRoleCannotCarryMoreThanItsAuthorHolds(t *testing.T) {
 	grant(t, env, a.ID, steward.ID, "steward", rbac.Root)
 
 	reader := define(t, env, steward.Token, "reader", rbac.WorkspaceRead, rbac.RoleRead)
-	wantError(t, env.Do(http.MethodPost, rolesPath, steward.Token,
+	apptest.WantError(t, env.Do(http.MethodPost, rolesPath, steward.Token,
 		map[string]any{"name": "deleter", "permissions": []string{"workspace:read", "workspace:delete"}}), http.StatusForbidden, "forbidden")
-	wantError(t, env.Do(http.MethodPatch, rolesPath+"/"+reader.ID.String(), steward.Token,
+	apptest.WantError(t, env.Do(http.MethodPatch, rolesPath+"/"+reader.ID.String(), steward.Token,
 		map[string]any{"permissions": []string{"workspace:read", "grant:manage"}}), http.StatusForbidden, "forbidden")
 	roles := list(t, env, a.Admin.Token)
 	if _, ok := roles["deleter"]; ok {
@@ -281,9 +281,9 @@ func TestRoles_aRoleCannotCarryMoreThanItsAuthorHolds(t *testing.T) {
 	if !allowed(t, env.App.Enforcer, a.ID, steward.ID, rbac.Root, rbac.RoleManage) {
 		t.Fatal("the steward cannot manage roles")
 	}
-	wantStatus(t, env.Do(http.MethodPatch, rolesPath+"/"+list(t, env, a.Admin.Token)["steward"].ID.String(), a.Admin.Token,
+	apptest.WantStatus(t, env.Do(http.MethodPatch, rolesPath+"/"+list(t, env, a.Admin.Token)["steward"].ID.String(), a.Admin.Token,
 		map[string]any{"permissions": []string{"role:read", "workspace:read"}}), http.StatusOK)
-	wantError(t, env.Do(http.MethodDelete, rolesPath+"/"+reader.ID.String(), steward.Token, nil), http.StatusForbidden, "forbidden")
+	apptest.WantError(t, env.Do(http.MethodDelete, rolesPath+"/"+reader.ID.String(), steward.Token, nil), http.StatusForbidden, "forbidden")
 }
 
 // The tenant's auditor reads everything, the audit log included, and writes nothing anywhere:
@@ -298,7 +298,7 @@ func TestRoles_auditorReadsEverythingAndWritesNothing(t *testing.T) {
 	custom := define(t, env, admin, "librarian", rbac.WorkspaceRead, rbac.WorkspaceUpdate)
 	someone := env.NewUser(t, a, "member")
 	r := env.Do(http.MethodPost, "/api/v1/groups", admin, map[string]any{"name": "Curators"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var group struct {
 		ID uuid.UUID `json:"id"`
 	}
@@ -363,9 +363,9 @@ func TestRoles_auditorReadsEverythingAndWritesNothing(t *testing.T) {
 	if _, ok := roles["mine"]; ok || roles["librarian"].Description != custom.Description {
 		t.Error("the auditor changed roles")
 	}
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/workspaces/mine", admin, nil), http.StatusNotFound)
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/workspaces/msa~mine", admin, nil), http.StatusNotFound)
-	wantStatus(t, env.Do(http.MethodGet, groupPath, admin, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/workspaces/mine", admin, nil), http.StatusNotFound)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/workspaces/msa~mine", admin, nil), http.StatusNotFound)
+	apptest.WantStatus(t, env.Do(http.MethodGet, groupPath, admin, nil), http.StatusOK)
 	if allowed(t, env.App.Enforcer, a.ID, aud.ID, rbac.WorkspaceNode(msa.ID), rbac.WorkspaceUpdate) {
 		t.Error("the auditor gained a write")
 	}
@@ -376,7 +376,7 @@ func TestRoles_auditorReadsEverythingAndWritesNothing(t *testing.T) {
 		Disabled bool `json:"disabled"`
 	}
 	r = env.Do(http.MethodGet, "/api/v1/users/"+someone.ID.String(), admin, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	r.JSON(t, &me)
 	if me.Disabled {
 		t.Error("the auditor disabled a user")
@@ -387,7 +387,7 @@ func TestRoles_auditorReadsEverythingAndWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = env.Do(http.MethodGet, "/api/v1/audit?limit=100&subject="+aud.ID.String(), admin, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var log struct {
 		Items []auditEntry `json:"items"`
 	}

@@ -21,20 +21,6 @@ import (
 
 const tenantsPath = "/api/v1/tenants"
 
-func wantStatus(t *testing.T, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
-func wantError(t *testing.T, r apptest.Response, status int, code string) {
-	t.Helper()
-	if r.Status != status || r.ErrorCode() != code {
-		t.Fatalf("got %d %s, want %d with code %q", r.Status, r.Body, status, code)
-	}
-}
-
 // signUpBody is a valid sign-up for the slug.
 func signUpBody(slug string) map[string]any {
 	return map[string]any{"name": "Acme", "slug": slug,

@@ -154,17 +154,17 @@ func checkSignUp(name string, in SignUpInput) error {
 	return nil
 }
 
-// ActiveBySlug resolves a slug for login; a missing or suspended tenant is auth.ErrNoTenant.
+// ActiveBySlug resolves a slug for login; a missing or suspended tenant is auth.ErrUnknownTenant.
 func (s *Service) ActiveBySlug(ctx context.Context, slug string) (uuid.UUID, error) {
 	// A string that cannot be a slug names no tenant; asking PostgreSQL about it could even fail
 	// (a NUL byte), which would turn a login's 401 into a 500.
 	if !web.SlugPattern.MatchString(slug) {
-		return uuid.Nil, auth.ErrNoTenant
+		return uuid.Nil, auth.ErrUnknownTenant
 	}
 	var t Tenant
 	err := s.db.Registry(ctx).Where("slug = ? AND status = ?", slug, StatusActive).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return uuid.Nil, auth.ErrNoTenant
+		return uuid.Nil, auth.ErrUnknownTenant
 	}
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("look up tenant: %w", err)

@@ -26,7 +26,7 @@ func TestSignUp_createsTheTenantItsAdminAndTheDefaultWorkspace(t *testing.T) {
 	body["name"] = "  Acme Corp  "
 
 	r := env.Do(http.MethodPost, tenantsPath, "", body)
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	// Exactly the documented shape: nothing else about the admin (no hash, no roles).
 	var shape map[string]map[string]any
 	r.JSON(t, &shape)
@@ -59,7 +59,7 @@ func TestSignUp_createsTheTenantItsAdminAndTheDefaultWorkspace(t *testing.T) {
 
 	tok := env.Login(t, slug, email, apptest.Password)
 	me := env.Do(http.MethodGet, "/api/v1/me", tok.AccessToken, nil)
-	wantStatus(t, me, http.StatusOK)
+	apptest.WantStatus(t, me, http.StatusOK)
 	var v struct {
 		ID          uuid.UUID `json:"id"`
 		TenantID    uuid.UUID `json:"tenant_id"`
@@ -142,7 +142,7 @@ func TestSignUp_badInputIs400NamingTheFieldAndWritesNothing(t *testing.T) {
 				body = b
 			}
 			r := env.Do(http.MethodPost, tenantsPath, "", body)
-			wantError(t, r, http.StatusBadRequest, "invalid")
+			apptest.WantError(t, r, http.StatusBadRequest, "invalid")
 			var e struct {
 				Error struct {
 					Details []struct {
@@ -156,7 +156,7 @@ func TestSignUp_badInputIs400NamingTheFieldAndWritesNothing(t *testing.T) {
 			}
 			if c.slugFree {
 				// Nothing was written: the slug is still free for a valid sign-up.
-				wantStatus(t, env.Do(http.MethodPost, tenantsPath, "", signUpBody(slug)), http.StatusCreated)
+				apptest.WantStatus(t, env.Do(http.MethodPost, tenantsPath, "", signUpBody(slug)), http.StatusCreated)
 			}
 		})
 	}
@@ -169,7 +169,7 @@ func TestSignUp_badInputIs400NamingTheFieldAndWritesNothing(t *testing.T) {
 	if after := tenantCount(t, env); after != before+freed {
 		t.Errorf("%d tenants after the refused sign-ups and %d valid ones, want %d", after, freed, before+freed)
 	}
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", tn.Admin.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", tn.Admin.Token, nil), http.StatusOK)
 }
 
 func TestSignUp_takenSlugIsAConflictThatRevealsNothing(t *testing.T) {
@@ -185,11 +185,11 @@ func TestSignUp_takenSlugIsAConflictThatRevealsNothing(t *testing.T) {
 		b := signUpBody(slug)
 		b["admin"].(map[string]any)["email"] = "intruder@evil.test"
 		r := env.Do(http.MethodPost, tenantsPath, "", b)
-		wantError(t, r, http.StatusConflict, "conflict")
+		apptest.WantError(t, r, http.StatusConflict, "conflict")
 		if bytes.Contains(r.Body, []byte("@")) || bytes.Contains(r.Body, []byte(tn.ID.String())) {
 			t.Errorf("conflict answer %s reveals the existing tenant", r.Body)
 		}
-		wantError(t, env.Do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{
+		apptest.WantError(t, env.Do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{
 			"tenant": slug, "email": "intruder@evil.test", "password": apptest.Password}), http.StatusUnauthorized, "unauthorized")
 	}
 	if n := tenantCount(t, env); n != 2 {
@@ -232,7 +232,7 @@ func TestSignUp_oversizeBodyIs413AndWritesNothing(t *testing.T) {
 		if r.Status != http.StatusRequestEntityTooLarge || r.ErrorCode() != "too_large" {
 			t.Errorf("create user (chunked %v): got %d %s, want 413 too_large", chunked, r.Status, r.Body)
 		}
-		wantStatus(t, env.Do(http.MethodPost, tenantsPath, "", signUpBody(slug)), http.StatusCreated)
+		apptest.WantStatus(t, env.Do(http.MethodPost, tenantsPath, "", signUpBody(slug)), http.StatusCreated)
 	}
 	if n := tenantRows(t, env, tn.ID, "users", "true"); n != usersBefore {
 		t.Errorf("users went from %d to %d", usersBefore, n)
@@ -241,7 +241,7 @@ func TestSignUp_oversizeBodyIs413AndWritesNothing(t *testing.T) {
 	slug := apptest.NewSlug("edge")
 	b, _ := json.Marshal(signUpBody(slug))
 	atLimit := append(b, bytes.Repeat([]byte(" "), limit-len(b))...)
-	wantStatus(t, rawPost(t, addr, tenantsPath, "", atLimit, false), http.StatusCreated)
+	apptest.WantStatus(t, rawPost(t, addr, tenantsPath, "", atLimit, false), http.StatusCreated)
 }
 
 func TestSignUp_disabledDeploymentAnswers403(t *testing.T) {
@@ -249,7 +249,7 @@ func TestSignUp_disabledDeploymentAnswers403(t *testing.T) {
 	env := apptest.Start(t, func(c *configs.Config) { c.SignupEnabled = false })
 	slug := apptest.NewSlug("closed")
 
-	wantError(t, env.Do(http.MethodPost, tenantsPath, "", signUpBody(slug)), http.StatusForbidden, "forbidden")
+	apptest.WantError(t, env.Do(http.MethodPost, tenantsPath, "", signUpBody(slug)), http.StatusForbidden, "forbidden")
 	if n := tenantCount(t, env); n != 0 {
 		t.Fatalf("%d tenants after a refused sign-up", n)
 	}
@@ -312,7 +312,7 @@ func TestPublicEndpoints_revealNoUsersIdentity(t *testing.T) {
 	b := signUpBody(slug)
 	b["admin"].(map[string]any)["email"] = tn.Admin.Email
 	r := env.Do(http.MethodPost, tenantsPath, "", b)
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var res struct {
 		User struct {
 			ID    uuid.UUID `json:"id"`

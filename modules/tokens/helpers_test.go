@@ -66,13 +66,6 @@ type page[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-func wantStatus(t testing.TB, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
 // mint has the holder of session create a token, failing unless it answers 201.
 func mint(t testing.TB, env *apptest.Env, session string, scopes ...string) created {
 	t.Helper()
@@ -81,7 +74,7 @@ func mint(t testing.TB, env *apptest.Env, session string, scopes ...string) crea
 		body["scopes"] = scopes
 	}
 	r := env.Do(http.MethodPost, mePath, session, body)
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var c created
 	r.JSON(t, &c)
 	return c
@@ -118,7 +111,7 @@ func accessLog(t *testing.T, env *apptest.Env, session string, id uuid.UUID, lim
 			t.Fatal("paging does not end")
 		}
 		r := env.Do(http.MethodGet, path, session, nil)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		var p page[logEntry]
 		r.JSON(t, &p)
 		if len(p.Items) > limit {
@@ -142,7 +135,7 @@ func list(t *testing.T, env *apptest.Env, path, token string) []view {
 			t.Fatal("paging does not end")
 		}
 		r := env.Do(http.MethodGet, next, token, nil)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		var p page[view]
 		r.JSON(t, &p)
 		out = append(out, p.Items...)

@@ -145,6 +145,9 @@ func (s *Service) Live(ctx context.Context, p tenancy.Principal) error {
 // SetNotifier replaces the expiry notifier (the events module; tests).
 func (s *Service) SetNotifier(n Notifier) { s.notifier = n }
 
+// SetClock replaces the clock (tests of expiry). Call it before the service is used.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
 // Create mints a token for the caller. Only an interactive session may: a token cannot mint
 // tokens, so it can never outlive or widen itself.
 func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {

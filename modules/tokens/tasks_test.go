@@ -159,7 +159,7 @@ func TestExpiryNotice_tellsOwnersOnceAboutTokensExpiringWithinAWeek(t *testing.T
 	} {
 		exec(t, env, c.tenant, `UPDATE personal_tokens SET expires_at = ? WHERE id = ?`, c.at, c.id)
 	}
-	wantStatus(t, env.Do(http.MethodDelete, mePath+"/"+revoked.ID.String(), editor.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, mePath+"/"+revoked.ID.String(), editor.Token, nil), http.StatusNoContent)
 	rec := &recorder{fail: true}
 	env.App.Tokens.SetNotifier(rec)
 	task, err := tokens.NewExpiryNoticeTask()
@@ -205,7 +205,7 @@ func TestExpiryNotice_tellsOwnersOnceAboutTokensExpiringWithinAWeek(t *testing.T
 		t.Fatal(err)
 	}
 	r := env.Do(http.MethodGet, "/api/v1/audit?action=token:expiry_notice", a.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var p page[struct {
 		Object string `json:"object"`
 	}]

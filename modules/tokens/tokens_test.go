@@ -38,7 +38,7 @@ func TestTokens_mintAnswersTheSecretOnceAndStoresOnlyItsHash(t *testing.T) {
 	// Neither the list, the admin list nor the stored row holds the secret.
 	for _, path := range []string{mePath, adminPath} {
 		r := env.Do(http.MethodGet, path, tn.Admin.Token, nil)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		if bytes.Contains(r.Body, []byte(secret)) || bytes.Contains(r.Body, []byte(`"token"`)) ||
 			bytes.Contains(r.Body, []byte("hash")) {
 			t.Errorf("GET %s shows the secret or its hash: %s", path, r.Body)
@@ -57,7 +57,7 @@ func TestTokens_mintAnswersTheSecretOnceAndStoresOnlyItsHash(t *testing.T) {
 		"%"+secret[len(secret)-30:]+"%", "%"+hex.EncodeToString(raw[32:])+"%"); n != 0 {
 		t.Error("the secret is stored in clear")
 	}
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusOK)
 }
 
 func TestTokens_createRefusesBadInputNamingTheField(t *testing.T) {
@@ -110,7 +110,7 @@ func TestTokens_createRefusesBadInputNamingTheField(t *testing.T) {
 		{"name": "ten years", "expires_in_days": 3650, "scopes": []string{"write", "read"}},
 	} {
 		r := env.Do(http.MethodPost, mePath, tn.Admin.Token, body)
-		wantStatus(t, r, http.StatusCreated)
+		apptest.WantStatus(t, r, http.StatusCreated)
 		var c created
 		r.JSON(t, &c)
 		days := body["expires_in_days"].(int)
@@ -158,7 +158,7 @@ func TestTokens_readTokenCannotChangeAnything(t *testing.T) {
 		t.Errorf("users: %d before, %d after", len(before), len(after))
 	}
 	r := env.Do(http.MethodGet, "/api/v1/users/"+target.ID.String(), tn.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	if bytes.Contains(r.Body, []byte("Renamed")) || bytes.Contains(r.Body, []byte(`"disabled":true`)) {
 		t.Errorf("target changed: %s", r.Body)
 	}
@@ -171,7 +171,7 @@ func TestTokens_readTokenCannotChangeAnything(t *testing.T) {
 		t.Errorf("%d tokens, want the 2 minted", got)
 	}
 	// Reads work.
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/users/"+target.ID.String(), read.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/users/"+target.ID.String(), read.Token, nil), http.StatusOK)
 }
 
 // A write token acts as its owner: it may do what the owner may, and never more.
@@ -210,7 +210,7 @@ func TestTokens_writeTokenActsAsItsOwnerAndNoMore(t *testing.T) {
 			t.Errorf("%s: %s %s → %d %s, want %d", c.name, c.method, c.path, r.Status, r.Body, c.want)
 		}
 	}
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", victim.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", victim.Token, nil), http.StatusOK)
 }
 
 // A token sees exactly what its owner sees: the same answers as the owner's session.
@@ -221,7 +221,7 @@ func TestTokens_tokenSeesNoObjectItsOwnerCannot(t *testing.T) {
 	var ws [2]uuid.UUID
 	for i, slug := range []string{"seen", "unseen"} {
 		r := env.Do(http.MethodPost, "/api/v1/workspaces", tn.Admin.Token, map[string]any{"name": slug, "slug": slug})
-		wantStatus(t, r, http.StatusCreated)
+		apptest.WantStatus(t, r, http.StatusCreated)
 		var v struct {
 			ID uuid.UUID `json:"id"`
 		}
@@ -229,7 +229,7 @@ func TestTokens_tokenSeesNoObjectItsOwnerCannot(t *testing.T) {
 		ws[i] = v.ID
 	}
 	member := env.NewUser(t, tn, "member")
-	wantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces/"+ws[0].String()+"/grants", tn.Admin.Token,
+	apptest.WantStatus(t, env.Do(http.MethodPost, "/api/v1/workspaces/"+ws[0].String()+"/grants", tn.Admin.Token,
 		map[string]any{"subject_type": "user", "subject_id": member.ID, "role": "viewer"}), http.StatusCreated)
 	pat := mint(t, env, member.Token)
 	paths := []string{"/api/v1/me", "/api/v1/workspaces", "/api/v1/workspaces/" + ws[0].String(),
@@ -243,7 +243,7 @@ func TestTokens_tokenSeesNoObjectItsOwnerCannot(t *testing.T) {
 		}
 	}
 	r := env.Do(http.MethodGet, "/api/v1/workspaces/"+ws[1].String(), pat.Token, nil)
-	wantStatus(t, r, http.StatusNotFound)
+	apptest.WantStatus(t, r, http.StatusNotFound)
 }
 
 func TestTokens_aTokenCannotMintTokens(t *testing.T) {
@@ -274,7 +274,7 @@ func TestTokens_revokingAnotherUsersTokenIsNotFoundAndItKeepsWorking(t *testing.
 	victim := mint(t, env, owner.Token)
 	colleagueW := mint(t, env, colleague.Token, "read", "write")
 	reference := env.Do(http.MethodDelete, mePath+"/"+uuid.NewString(), colleague.Token, nil)
-	wantStatus(t, reference, http.StatusNotFound)
+	apptest.WantStatus(t, reference, http.StatusNotFound)
 	for _, c := range []struct {
 		name  string
 		token string
@@ -289,11 +289,11 @@ func TestTokens_revokingAnotherUsersTokenIsNotFoundAndItKeepsWorking(t *testing.
 			t.Errorf("%s: %d %s, want 404 %s", c.name, r.Status, r.Body, reference.Body)
 		}
 	}
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", victim.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", victim.Token, nil), http.StatusOK)
 	// Its owner can revoke it; again is still fine; then it is refused.
-	wantStatus(t, env.Do(http.MethodDelete, mePath+"/"+victim.ID.String(), owner.Token, nil), http.StatusNoContent)
-	wantStatus(t, env.Do(http.MethodDelete, mePath+"/"+victim.ID.String(), owner.Token, nil), http.StatusNoContent)
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", victim.Token, nil), http.StatusUnauthorized)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, mePath+"/"+victim.ID.String(), owner.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, mePath+"/"+victim.ID.String(), owner.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", victim.Token, nil), http.StatusUnauthorized)
 }
 
 // Every refused token answers the same 401 as any bad credential, with no fall-through to
@@ -305,11 +305,11 @@ func TestTokens_refusedTokensAreAllTheSame401(t *testing.T) {
 	disabled := env.NewUser(t, a, "editor")
 	ofDisabled := mint(t, env, disabled.Token)
 	revoked := mint(t, env, a.Admin.Token)
-	wantStatus(t, env.Do(http.MethodDelete, mePath+"/"+revoked.ID.String(), a.Admin.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, mePath+"/"+revoked.ID.String(), a.Admin.Token, nil), http.StatusNoContent)
 	expired := mint(t, env, a.Admin.Token)
 	exec(t, env, a.ID, `UPDATE personal_tokens SET expires_at = ? WHERE id = ?`, time.Now().Add(-time.Second), expired.ID)
 	good := mint(t, env, a.Admin.Token)
-	wantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+disabled.ID.String(), a.Admin.Token,
+	apptest.WantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+disabled.ID.String(), a.Admin.Token,
 		map[string]any{"disabled": true}), http.StatusOK)
 	suspendedTenant := env.SignUp(t)
 	ofSuspended := mint(t, env, suspendedTenant.Admin.Token)
@@ -324,7 +324,7 @@ func TestTokens_refusedTokensAreAllTheSame401(t *testing.T) {
 		wrongSecret[len(wrongSecret)-3] = 'A'
 	}
 	reference := env.Do(http.MethodGet, "/api/v1/me", "not-a-token", nil)
-	wantStatus(t, reference, http.StatusUnauthorized)
+	apptest.WantStatus(t, reference, http.StatusUnauthorized)
 	for _, c := range []struct{ name, token string }{
 		{"revoked", revoked.Token},
 		{"expired", expired.Token},
@@ -347,11 +347,11 @@ func TestTokens_refusedTokensAreAllTheSame401(t *testing.T) {
 			t.Errorf("%s: %d %s, want 401 %s", c.name, r.Status, r.Body, reference.Body)
 		}
 	}
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", good.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", good.Token, nil), http.StatusOK)
 	// Re-enabling the owner does not bring the token back: disabling revoked it (issue 14).
-	wantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+disabled.ID.String(), a.Admin.Token,
+	apptest.WantStatus(t, env.Do(http.MethodPatch, "/api/v1/users/"+disabled.ID.String(), a.Admin.Token,
 		map[string]any{"disabled": false}), http.StatusOK)
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", ofDisabled.Token, nil), http.StatusUnauthorized)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", ofDisabled.Token, nil), http.StatusUnauthorized)
 }
 
 // A token stops working at its expiry second, not a moment later.
@@ -362,9 +362,9 @@ func TestTokens_expiredTokenIsRefusedAtItsExpirySecond(t *testing.T) {
 	c := mint(t, env, tn.Admin.Token)
 	expiry := time.Now().Truncate(time.Second).Add(2 * time.Second)
 	exec(t, env, tn.ID, `UPDATE personal_tokens SET expires_at = ? WHERE id = ?`, expiry, c.ID)
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusOK)
-	time.Sleep(time.Until(expiry))
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusUnauthorized)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusOK)
+	env.Clock.Advance(expiry.Sub(env.Clock.Now()))
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusUnauthorized)
 	for _, v := range list(t, env, mePath, tn.Admin.Token) {
 		if v.ID == c.ID && (!v.Expired || !v.ExpiresAt.Equal(expiry)) {
 			t.Errorf("list shows %+v, want expired at %v", v, expiry)
@@ -379,8 +379,8 @@ func TestTokens_listShowsOnlyOwnTokensWithLastUse(t *testing.T) {
 	other := env.NewUser(t, tn, "editor")
 	mine := []created{mint(t, env, tn.Admin.Token), mint(t, env, tn.Admin.Token, "read", "write"), mint(t, env, tn.Admin.Token)}
 	theirs := mint(t, env, other.Token)
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", mine[1].Token, nil), http.StatusOK)
-	wantStatus(t, env.Do(http.MethodDelete, mePath+"/"+mine[2].ID.String(), tn.Admin.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", mine[1].Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, mePath+"/"+mine[2].ID.String(), tn.Admin.Token, nil), http.StatusNoContent)
 	got := list(t, env, mePath, tn.Admin.Token) // pages of 2
 	if len(got) != 3 {
 		t.Fatalf("%d tokens listed, want 3: %+v", len(got), got)
@@ -421,12 +421,12 @@ func TestTokens_accessLogHoldsRefusalsNotOnlySuccesses(t *testing.T) {
 	}
 	for i, rq := range requests {
 		r := doUA(env, rq.method, rq.path, c.Token, "agent/"+string(rune('a'+i)))
-		wantStatus(t, r, rq.want)
+		apptest.WantStatus(t, r, rq.want)
 	}
-	wantStatus(t, env.Do(http.MethodDelete, mePath+"/"+c.ID.String(), tn.Admin.Token, nil), http.StatusNoContent)
-	wantStatus(t, doUA(env, http.MethodGet, "/api/v1/me", c.Token, "after-revoke"), http.StatusUnauthorized)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, mePath+"/"+c.ID.String(), tn.Admin.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, doUA(env, http.MethodGet, "/api/v1/me", c.Token, "after-revoke"), http.StatusUnauthorized)
 	// A session's requests are not the token's.
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", tn.Admin.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", tn.Admin.Token, nil), http.StatusOK)
 	flush(t, env)
 	got := accessLog(t, env, tn.Admin.Token, c.ID, 2)
 	if len(got) != len(requests)+1 {
@@ -458,7 +458,7 @@ func TestTokens_accessLogIsTheOwnersAlone(t *testing.T) {
 	a, b := env.SignUp(t), env.SignUp(t)
 	owner := env.NewUser(t, a, "editor")
 	c := mint(t, env, owner.Token)
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusOK)
 	flush(t, env)
 	if got := accessLog(t, env, owner.Token, c.ID, 50); len(got) != 1 {
 		t.Fatalf("owner sees %d entries, want 1", len(got))
@@ -468,7 +468,7 @@ func TestTokens_accessLogIsTheOwnersAlone(t *testing.T) {
 		t.Errorf("owner's other token sees %d entries, want 1", len(got))
 	}
 	reference := env.Do(http.MethodGet, mePath+"/"+uuid.NewString()+"/access-log", a.Admin.Token, nil)
-	wantStatus(t, reference, http.StatusNotFound)
+	apptest.WantStatus(t, reference, http.StatusNotFound)
 	for _, who := range []struct{ name, token string }{
 		{"a colleague", env.NewUser(t, a, "editor").Token},
 		{"the tenant admin", a.Admin.Token},
@@ -522,7 +522,7 @@ func TestTokens_adminListShowsTheWholeTenantAndNothingElse(t *testing.T) {
 	if len(got) != 1 || got[0].ID != bToken.ID {
 		t.Errorf("tenant B's admin sees %+v, want only its own token", got)
 	}
-	wantStatus(t, env.Do(http.MethodGet, adminPath, editor.Token, nil), http.StatusForbidden)
+	apptest.WantStatus(t, env.Do(http.MethodGet, adminPath, editor.Token, nil), http.StatusForbidden)
 }
 
 func TestTokens_adminRevokesAnyTokenOfTheTenantOnly(t *testing.T) {
@@ -531,11 +531,11 @@ func TestTokens_adminRevokesAnyTokenOfTheTenantOnly(t *testing.T) {
 	a, b := env.SignUp(t), env.SignUp(t)
 	editor := env.NewUser(t, a, "editor")
 	c := mint(t, env, editor.Token)
-	wantStatus(t, env.Do(http.MethodDelete, adminPath+"/"+c.ID.String(), b.Admin.Token, nil), http.StatusNotFound)
-	wantStatus(t, env.Do(http.MethodDelete, adminPath+"/"+uuid.NewString(), a.Admin.Token, nil), http.StatusNotFound)
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusOK)
-	wantStatus(t, env.Do(http.MethodDelete, adminPath+"/"+c.ID.String(), a.Admin.Token, nil), http.StatusNoContent)
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusUnauthorized)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, adminPath+"/"+c.ID.String(), b.Admin.Token, nil), http.StatusNotFound)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, adminPath+"/"+uuid.NewString(), a.Admin.Token, nil), http.StatusNotFound)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodDelete, adminPath+"/"+c.ID.String(), a.Admin.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", c.Token, nil), http.StatusUnauthorized)
 	for _, v := range list(t, env, mePath, editor.Token) {
 		if v.ID == c.ID && !v.Revoked {
 			t.Errorf("owner's list shows %+v, want revoked", v)
@@ -546,7 +546,7 @@ func TestTokens_adminRevokesAnyTokenOfTheTenantOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := env.Do(http.MethodGet, "/api/v1/audit?action=token:manage&object=token:"+c.ID.String(), a.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var p page[struct {
 		Subject string `json:"subject"`
 		Result  string `json:"result"`
@@ -563,12 +563,12 @@ func TestTokens_edgeRefusalIsAudited(t *testing.T) {
 	env := apptest.Start(t)
 	tn := env.SignUp(t)
 	c := mint(t, env, tn.Admin.Token)
-	wantStatus(t, env.Do(http.MethodPost, "/api/v1/users", c.Token, map[string]any{}), http.StatusForbidden)
+	apptest.WantStatus(t, env.Do(http.MethodPost, "/api/v1/users", c.Token, map[string]any{}), http.StatusForbidden)
 	if err := env.App.Audit.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	r := env.Do(http.MethodGet, "/api/v1/audit?result=deny&action=request:post", tn.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var p page[struct {
 		Subject string          `json:"subject"`
 		Object  string          `json:"object"`

@@ -35,31 +35,7 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-func wantStatus(t *testing.T, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
-func wantError(t *testing.T, r apptest.Response, status int, code string) {
-	t.Helper()
-	if r.Status != status || r.ErrorCode() != code {
-		t.Fatalf("got %d %s, want %d with code %q", r.Status, r.Body, status, code)
-	}
-}
-
 // wantInvalid fails unless r is a 400 invalid whose first detail names the field.
-func wantInvalid(t *testing.T, r apptest.Response, field string) {
-	t.Helper()
-	wantError(t, r, http.StatusBadRequest, "invalid")
-	var e errorBody
-	r.JSON(t, &e)
-	if len(e.Error.Details) == 0 || e.Error.Details[0].Field != field {
-		t.Fatalf("details %s, want field %q first", r.Body, field)
-	}
-}
-
 func userOf(t *testing.T, r apptest.Response) view {
 	t.Helper()
 	var v view
@@ -74,7 +50,7 @@ func allUsers(t *testing.T, env *apptest.Env, token string) []view {
 	path := usersPath + "?limit=200"
 	for {
 		r := env.Do(http.MethodGet, path, token, nil)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		var p page
 		r.JSON(t, &p)
 		out = append(out, p.Items...)
@@ -97,6 +73,6 @@ func ids(vs []view) map[uuid.UUID]bool {
 func create(t *testing.T, env *apptest.Env, token string, body map[string]string) view {
 	t.Helper()
 	r := env.Do(http.MethodPost, usersPath, token, body)
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	return userOf(t, r)
 }

@@ -1,6 +1,7 @@
 package users
 
 import (
+	"fmt"
 	"runtime"
 
 	"github.com/alexedwards/argon2id"
@@ -14,8 +15,9 @@ type Hasher struct {
 	dummy string
 }
 
-// NewHasher returns a hasher using memoryKiB of memory per hash.
-func NewHasher(memoryKiB uint32) *Hasher {
+// NewHasher returns a hasher using memoryKiB of memory per hash. It fails when it cannot make
+// the dummy hash that equalises the time of a check against a missing user.
+func NewHasher(memoryKiB uint32) (*Hasher, error) {
 	p := &argon2id.Params{
 		Memory:      memoryKiB,
 		Iterations:  2,
@@ -23,9 +25,11 @@ func NewHasher(memoryKiB uint32) *Hasher {
 		SaltLength:  16,
 		KeyLength:   32,
 	}
-	h := &Hasher{params: p}
-	h.dummy, _ = argon2id.CreateHash("not a password anyone has", p)
-	return h
+	dummy, err := argon2id.CreateHash("not a password anyone has", p)
+	if err != nil {
+		return nil, fmt.Errorf("password hasher: %w", err)
+	}
+	return &Hasher{params: p, dummy: dummy}, nil
 }
 
 // Hash returns the encoded hash of the password.

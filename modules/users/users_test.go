@@ -30,7 +30,7 @@ func TestUsers_userOfAnotherTenantIsIndistinguishableFromNone(t *testing.T) {
 			{http.MethodPatch, map[string]any{"role": "viewer", "display_name": "Owned"}},
 		} {
 			r := env.Do(req.method, usersPath+"/"+id, a.Admin.Token, req.body)
-			wantError(t, r, http.StatusNotFound, "not_found")
+			apptest.WantError(t, r, http.StatusNotFound, "not_found")
 			if reference == nil {
 				reference = r.Body
 			}
@@ -42,11 +42,11 @@ func TestUsers_userOfAnotherTenantIsIndistinguishableFromNone(t *testing.T) {
 
 	// Nothing changed in tenant B: its user still works, unrenamed, with the same role.
 	r := env.Do(http.MethodGet, usersPath+"/"+bUser.ID.String(), b.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	if v := userOf(t, r); v.Disabled || v.DisplayName != "editor" || !slices.Equal(v.Roles, []string{"editor"}) {
 		t.Errorf("tenant B's user changed: %+v", v)
 	}
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", bUser.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", bUser.Token, nil), http.StatusOK)
 }
 
 func TestUsers_listNeverShowsAnotherTenantsUsers(t *testing.T) {
@@ -87,7 +87,7 @@ func TestUsers_sameEmailInTwoTenantsIsTwoUnrelatedUsers(t *testing.T) {
 	slugA := apptest.NewSlug("a")
 	r := env.Do(http.MethodPost, "/api/v1/tenants", "", map[string]any{"name": "A", "slug": slugA,
 		"admin": map[string]string{"email": email, "password": passwordA}})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var signUp struct {
 		Tenant struct {
 			ID uuid.UUID `json:"id"`
@@ -114,7 +114,7 @@ func TestUsers_sameEmailInTwoTenantsIsTwoUnrelatedUsers(t *testing.T) {
 	} {
 		tok := env.Login(t, c.slug, email, c.password)
 		r := env.Do(http.MethodGet, "/api/v1/me", tok.AccessToken, nil)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		if v := userOf(t, r); v.ID != c.wantID || v.TenantID != c.wantTenant {
 			t.Errorf("login to %s is %+v, want user %s of tenant %s", c.slug, v, c.wantID, c.wantTenant)
 		}
@@ -122,10 +122,10 @@ func TestUsers_sameEmailInTwoTenantsIsTwoUnrelatedUsers(t *testing.T) {
 	// Each password opens its own tenant only.
 	for _, c := range []struct{ slug, password string }{{slugA, passwordB}, {b.Slug, passwordA}} {
 		r := env.Do(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"tenant": c.slug, "email": email, "password": c.password})
-		wantError(t, r, http.StatusUnauthorized, "unauthorized")
+		apptest.WantError(t, r, http.StatusUnauthorized, "unauthorized")
 	}
 	// Disabling one leaves the other alone.
-	wantStatus(t, env.Do(http.MethodPatch, usersPath+"/"+inB.ID.String(), b.Admin.Token, map[string]any{"disabled": true}), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodPatch, usersPath+"/"+inB.ID.String(), b.Admin.Token, map[string]any{"disabled": true}), http.StatusOK)
 	env.Login(t, slugA, email, passwordA)
 }
 
@@ -154,35 +154,35 @@ func TestUsers_nonAdminsCannotListCreateOrUpdate(t *testing.T) {
 			list := env.Do(http.MethodGet, usersPath, u.Token, nil)
 			getAdmin := env.Do(http.MethodGet, usersPath+"/"+tn.Admin.ID.String(), u.Token, nil)
 			if c.canRead {
-				wantStatus(t, list, http.StatusOK)
+				apptest.WantStatus(t, list, http.StatusOK)
 				if !ids(allUsers(t, env, u.Token))[tn.Admin.ID] {
 					t.Errorf("the %s's list lacks the admin", c.role)
 				}
-				wantStatus(t, getAdmin, http.StatusOK)
+				apptest.WantStatus(t, getAdmin, http.StatusOK)
 			} else {
-				wantError(t, list, http.StatusForbidden, "forbidden")
-				wantError(t, getAdmin, http.StatusForbidden, "forbidden")
+				apptest.WantError(t, list, http.StatusForbidden, "forbidden")
+				apptest.WantError(t, getAdmin, http.StatusForbidden, "forbidden")
 			}
 
 			newEmail := "new-by-" + c.role + "@" + tn.Slug + ".test"
 			r := env.Do(http.MethodPost, usersPath, u.Token, map[string]string{"email": newEmail, "password": apptest.Password, "role": "admin"})
-			wantError(t, r, http.StatusForbidden, "forbidden")
+			apptest.WantError(t, r, http.StatusForbidden, "forbidden")
 			for _, v := range allUsers(t, env, tn.Admin.Token) {
 				if v.Email == newEmail {
 					t.Errorf("the %s's refused create wrote %+v", c.role, v)
 				}
 			}
 
-			wantError(t, env.Do(http.MethodPatch, usersPath+"/"+tn.Admin.ID.String(), u.Token, map[string]any{"disabled": true}),
+			apptest.WantError(t, env.Do(http.MethodPatch, usersPath+"/"+tn.Admin.ID.String(), u.Token, map[string]any{"disabled": true}),
 				http.StatusForbidden, "forbidden")
-			wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", tn.Admin.Token, nil), http.StatusOK)
+			apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", tn.Admin.Token, nil), http.StatusOK)
 
 			// Nobody promotes themselves.
-			wantError(t, env.Do(http.MethodPatch, usersPath+"/"+u.ID.String(), u.Token, map[string]any{"role": "admin"}),
+			apptest.WantError(t, env.Do(http.MethodPatch, usersPath+"/"+u.ID.String(), u.Token, map[string]any{"role": "admin"}),
 				http.StatusForbidden, "forbidden")
 
 			self := env.Do(http.MethodGet, usersPath+"/"+u.ID.String(), u.Token, nil)
-			wantStatus(t, self, http.StatusOK)
+			apptest.WantStatus(t, self, http.StatusOK)
 			if v := userOf(t, self); v.ID != u.ID || v.Email != u.Email || !slices.Equal(v.Roles, wantRoles) {
 				t.Errorf("the %s reads themselves as %+v, want roles %v", c.role, v, wantRoles)
 			}
@@ -190,8 +190,8 @@ func TestUsers_nonAdminsCannotListCreateOrUpdate(t *testing.T) {
 	}
 	t.Run("anonymous", func(t *testing.T) {
 		t.Parallel()
-		wantError(t, env.Do(http.MethodGet, usersPath, "", nil), http.StatusUnauthorized, "unauthorized")
-		wantError(t, env.Do(http.MethodPost, usersPath, "", map[string]string{"email": "x@y.test", "password": apptest.Password}),
+		apptest.WantError(t, env.Do(http.MethodGet, usersPath, "", nil), http.StatusUnauthorized, "unauthorized")
+		apptest.WantError(t, env.Do(http.MethodPost, usersPath, "", map[string]string{"email": "x@y.test", "password": apptest.Password}),
 			http.StatusUnauthorized, "unauthorized")
 	})
 }
@@ -209,23 +209,23 @@ func TestUsers_adminCannotDisableOrDemoteThemselves(t *testing.T) {
 		{"role": "auditor", "display_name": "Renamed"},
 		{"disabled": true, "display_name": "Renamed"},
 	} {
-		wantError(t, env.Do(http.MethodPatch, self, tn.Admin.Token, body), http.StatusConflict, "conflict")
+		apptest.WantError(t, env.Do(http.MethodPatch, self, tn.Admin.Token, body), http.StatusConflict, "conflict")
 	}
 	r := env.Do(http.MethodGet, "/api/v1/me", tn.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	if v := userOf(t, r); v.Disabled || v.DisplayName != "Admin" || !slices.Equal(v.Roles, []string{"admin"}) {
 		t.Fatalf("a refused self-change was written: %+v", v)
 	}
 
 	// Harmless changes of oneself are fine, and another admin may demote this one.
 	r = env.Do(http.MethodPatch, self, tn.Admin.Token, map[string]any{"display_name": "Boss", "role": "admin", "disabled": false})
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	if v := userOf(t, r); v.DisplayName != "Boss" || !slices.Equal(v.Roles, []string{"admin"}) {
 		t.Errorf("rename answered %+v", v)
 	}
 	second := env.NewUser(t, tn, "admin")
-	wantStatus(t, env.Do(http.MethodPatch, self, second.Token, map[string]any{"role": "viewer"}), http.StatusOK)
-	wantError(t, env.Do(http.MethodGet, usersPath, tn.Admin.Token, nil), http.StatusForbidden, "forbidden")
+	apptest.WantStatus(t, env.Do(http.MethodPatch, self, second.Token, map[string]any{"role": "viewer"}), http.StatusOK)
+	apptest.WantError(t, env.Do(http.MethodGet, usersPath, tn.Admin.Token, nil), http.StatusForbidden, "forbidden")
 }
 
 func TestUsers_duplicateEmailInOneTenantIsAConflict(t *testing.T) {
@@ -237,7 +237,7 @@ func TestUsers_duplicateEmailInOneTenantIsAConflict(t *testing.T) {
 
 	for _, e := range []string{email, strings.ToLower(email), strings.ToUpper(email), strings.ToUpper(tn.Admin.Email)} {
 		r := env.Do(http.MethodPost, usersPath, tn.Admin.Token, map[string]string{"email": e, "password": "another password"})
-		wantError(t, r, http.StatusConflict, "conflict")
+		apptest.WantError(t, r, http.StatusConflict, "conflict")
 	}
 	got := allUsers(t, env, tn.Admin.Token)
 	if want := ids([]view{{ID: tn.Admin.ID}, first}); len(got) != 2 || !want[got[0].ID] || !want[got[1].ID] {
@@ -254,20 +254,20 @@ func TestUsers_roleChangeTakesEffectAtOnce(t *testing.T) {
 	u := env.NewUser(t, tn, "viewer")
 	path := usersPath + "/" + u.ID.String()
 
-	wantError(t, env.Do(http.MethodGet, usersPath, u.Token, nil), http.StatusForbidden, "forbidden")
+	apptest.WantError(t, env.Do(http.MethodGet, usersPath, u.Token, nil), http.StatusForbidden, "forbidden")
 	r := env.Do(http.MethodPatch, path, tn.Admin.Token, map[string]any{"role": "auditor"})
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	if v := userOf(t, r); !slices.Equal(v.Roles, []string{"auditor"}) {
 		t.Fatalf("roles after promotion: %v", v.Roles)
 	}
-	wantStatus(t, env.Do(http.MethodGet, usersPath, u.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, usersPath, u.Token, nil), http.StatusOK)
 
 	r = env.Do(http.MethodPatch, path, tn.Admin.Token, map[string]any{"role": "member"})
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	if v := userOf(t, r); len(v.Roles) != 0 {
 		t.Fatalf("roles after demotion to member: %v", v.Roles)
 	}
-	wantError(t, env.Do(http.MethodGet, usersPath, u.Token, nil), http.StatusForbidden, "forbidden")
+	apptest.WantError(t, env.Do(http.MethodGet, usersPath, u.Token, nil), http.StatusForbidden, "forbidden")
 }
 
 func TestUsers_pagingVisitsEveryUserExactlyOnce(t *testing.T) {
@@ -287,7 +287,7 @@ func TestUsers_pagingVisitsEveryUserExactlyOnce(t *testing.T) {
 	path := usersPath + "?limit=2"
 	for range 10 {
 		r := env.Do(http.MethodGet, path, tn.Admin.Token, nil)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		var p page
 		r.JSON(t, &p)
 		sizes = append(sizes, len(p.Items))
@@ -331,12 +331,12 @@ func TestUsers_badPagingParametersAre400NamingTheField(t *testing.T) {
 		{"limit=2&cursor=%25%25", "cursor"},
 	} {
 		t.Run(c.query, func(t *testing.T) {
-			wantInvalid(t, env.Do(http.MethodGet, usersPath+"?"+c.query, tn.Admin.Token, nil), c.field)
+			apptest.WantInvalid(t, env.Do(http.MethodGet, usersPath+"?"+c.query, tn.Admin.Token, nil), c.field)
 		})
 	}
 	// The bounds themselves are fine.
 	for _, q := range []string{"limit=1", "limit=200"} {
-		wantStatus(t, env.Do(http.MethodGet, usersPath+"?"+q, tn.Admin.Token, nil), http.StatusOK)
+		apptest.WantStatus(t, env.Do(http.MethodGet, usersPath+"?"+q, tn.Admin.Token, nil), http.StatusOK)
 	}
 }
 
@@ -366,7 +366,7 @@ func TestUsers_badInputIs400AndWritesNothing(t *testing.T) {
 	}
 	for _, c := range creates {
 		t.Run("create "+c.name, func(t *testing.T) {
-			wantInvalid(t, env.Do(http.MethodPost, usersPath, tn.Admin.Token, c.body), c.field)
+			apptest.WantInvalid(t, env.Do(http.MethodPost, usersPath, tn.Admin.Token, c.body), c.field)
 		})
 	}
 	if after := len(allUsers(t, env, tn.Admin.Token)); after != before {
@@ -386,13 +386,13 @@ func TestUsers_badInputIs400AndWritesNothing(t *testing.T) {
 	}
 	for _, c := range updates {
 		t.Run("update "+c.name, func(t *testing.T) {
-			wantInvalid(t, env.Do(http.MethodPatch, usersPath+"/"+target.ID.String(), tn.Admin.Token, c.body), c.field)
+			apptest.WantInvalid(t, env.Do(http.MethodPatch, usersPath+"/"+target.ID.String(), tn.Admin.Token, c.body), c.field)
 		})
 	}
 	r := env.Do(http.MethodGet, usersPath+"/"+target.ID.String(), tn.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	if v := userOf(t, r); v.Disabled || v.DisplayName != "editor" || v.Email != target.Email || !slices.Equal(v.Roles, []string{"editor"}) {
 		t.Errorf("refused updates changed the user: %+v", v)
 	}
-	wantStatus(t, env.Do(http.MethodGet, "/api/v1/me", target.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, env.Do(http.MethodGet, "/api/v1/me", target.Token, nil), http.StatusOK)
 }

@@ -50,6 +50,11 @@ func addOperation(r *openapi3.Reflector, prefix string, route Route) error {
 	}
 	op := oc.(openapi3.OperationExposer).Operation()
 	op.WithMapOfAnythingItem("x-permission", route.Access.String())
+	if route.Access.IsPublic() {
+		// An explicit empty list: the operation needs no credentials. (The generated Security
+		// field is omitempty, so an empty slice would vanish and read as "unspecified".)
+		op.WithMapOfAnythingItem("security", []map[string][]string{})
+	}
 	for _, name := range PathParams(route.Path) {
 		op.Parameters = append(op.Parameters, openapi3.ParameterOrRef{Parameter: &openapi3.Parameter{
 			Name: name, In: openapi3.ParameterInPath, Required: ptr(true),

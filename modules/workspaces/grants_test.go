@@ -83,10 +83,10 @@ func TestGrants_noRoleGrantsMoreThanItsHolderHas(t *testing.T) {
 
 	// Revoking: warden cannot take away the editor's grant, the workspace admin can.
 	path := wsPath + "/msa~suit/grants/" + editorGrant.ID.String()
-	wantStatus(t, tr.env.Do(http.MethodDelete, path, warden.Token, nil), http.StatusForbidden)
-	wantStatus(t, tr.env.Do(http.MethodDelete, path, editor.Token, nil), http.StatusForbidden)
-	wantStatus(t, tr.env.Do(http.MethodDelete, path, wsAdmin.Token, nil), http.StatusNoContent)
-	wantStatus(t, tr.env.Do(http.MethodDelete, path, wsAdmin.Token, nil), http.StatusNotFound)
+	apptest.WantStatus(t, tr.env.Do(http.MethodDelete, path, warden.Token, nil), http.StatusForbidden)
+	apptest.WantStatus(t, tr.env.Do(http.MethodDelete, path, editor.Token, nil), http.StatusForbidden)
+	apptest.WantStatus(t, tr.env.Do(http.MethodDelete, path, wsAdmin.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, tr.env.Do(http.MethodDelete, path, wsAdmin.Token, nil), http.StatusNotFound)
 	if r := tr.env.Do(http.MethodPatch, wsPath+"/msa~suit", editor.Token, map[string]any{"name": "After revoke"}); r.Status != http.StatusNotFound {
 		t.Errorf("the revoked editor still edits: %d", r.Status)
 	}
@@ -94,11 +94,11 @@ func TestGrants_noRoleGrantsMoreThanItsHolderHas(t *testing.T) {
 	// The tenant admin cannot revoke their own tenant-wide admin grant.
 	var roots page[grantView]
 	r := tr.env.Do(http.MethodGet, wsPath+"/~/grants", tr.a.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	r.JSON(t, &roots)
 	for _, g := range roots.Items {
 		if g.SubjectID == tr.a.Admin.ID && g.Role == rbac.RoleAdmin {
-			wantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/~/grants/"+g.ID.String(), tr.a.Admin.Token, nil), http.StatusConflict)
+			apptest.WantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/~/grants/"+g.ID.String(), tr.a.Admin.Token, nil), http.StatusConflict)
 		}
 	}
 }
@@ -112,18 +112,18 @@ func TestGrants_listNewestFirstAndDuplicatesConflict(t *testing.T) {
 	g1 := tr.mustGrant(t, "msa/suit", u1.ID, rbac.RoleEditor)
 	g2 := tr.mustGrant(t, "msa/suit", u2.ID, rbac.RoleViewer)
 	tr.mustGrant(t, "msa/suit", viewer.ID, rbac.RoleViewer)
-	wantStatus(t, tr.grant(tr.a.Admin.Token, "msa/suit", u1.ID, rbac.RoleEditor, nil), http.StatusConflict)
-	wantStatus(t, tr.grant(tr.a.Admin.Token, "msa/suit/andromeda", u1.ID, rbac.RoleEditor, nil), http.StatusCreated)
+	apptest.WantStatus(t, tr.grant(tr.a.Admin.Token, "msa/suit", u1.ID, rbac.RoleEditor, nil), http.StatusConflict)
+	apptest.WantStatus(t, tr.grant(tr.a.Admin.Token, "msa/suit/andromeda", u1.ID, rbac.RoleEditor, nil), http.StatusCreated)
 
 	var p page[grantView]
 	r := tr.env.Do(http.MethodGet, wsPath+"/msa~suit/grants?limit=2", tr.a.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	r.JSON(t, &p)
 	if len(p.Items) != 2 || p.NextCursor == nil || p.Items[1].ID != g2.ID {
 		t.Fatalf("first page %+v", p)
 	}
 	r = tr.env.Do(http.MethodGet, wsPath+"/msa~suit/grants?limit=2&cursor="+*p.NextCursor, tr.a.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	r.JSON(t, &p)
 	if len(p.Items) != 1 || p.NextCursor != nil {
 		t.Fatalf("second page %+v", p)
@@ -134,9 +134,9 @@ func TestGrants_listNewestFirstAndDuplicatesConflict(t *testing.T) {
 		t.Errorf("oldest grant %+v", g)
 	}
 	// The node's viewer may not read its grants (403: the node is visible); a member sees nothing (404).
-	wantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/msa~suit/grants", viewer.Token, nil), http.StatusForbidden)
-	wantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/msa~suit/grants", tr.member(t).Token, nil), http.StatusNotFound)
-	wantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/~/grants", viewer.Token, nil), http.StatusForbidden)
+	apptest.WantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/msa~suit/grants", viewer.Token, nil), http.StatusForbidden)
+	apptest.WantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/msa~suit/grants", tr.member(t).Token, nil), http.StatusNotFound)
+	apptest.WantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/~/grants", viewer.Token, nil), http.StatusForbidden)
 }
 
 // A tenant admin grants a tenant-wide role to a group on the root (`~`): every member holds it
@@ -146,27 +146,27 @@ func TestGrants_tenantRootGrantToGroupHoldsEverywhere(t *testing.T) {
 	tr := newTree(t)
 	u := tr.member(t)
 	r := tr.env.Do(http.MethodPost, "/api/v1/groups", tr.a.Admin.Token, map[string]any{"name": "Editors"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var group struct {
 		ID uuid.UUID `json:"id"`
 	}
 	r.JSON(t, &group)
-	wantStatus(t, tr.env.Do(http.MethodPost, "/api/v1/groups/"+group.ID.String()+"/members", tr.a.Admin.Token,
+	apptest.WantStatus(t, tr.env.Do(http.MethodPost, "/api/v1/groups/"+group.ID.String()+"/members", tr.a.Admin.Token,
 		map[string]any{"user_id": u.ID.String()}), http.StatusCreated)
 
 	r = tr.env.Do(http.MethodPost, wsPath+"/~/grants", tr.a.Admin.Token,
 		map[string]any{"subject_type": "group", "subject_id": group.ID, "role": rbac.RoleEditor})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var g grantView
 	r.JSON(t, &g)
 	if g.Node != rbac.Root || g.SubjectType != "group" {
 		t.Fatalf("grant %+v", g)
 	}
 	for _, p := range []string{"default", "msa/rocket", "msa/suit/andromeda"} {
-		wantStatus(t, tr.env.Do(http.MethodPatch, wsPath+"/"+ref(p), u.Token, map[string]any{"description": "by the group"}), http.StatusOK)
+		apptest.WantStatus(t, tr.env.Do(http.MethodPatch, wsPath+"/"+ref(p), u.Token, map[string]any{"description": "by the group"}), http.StatusOK)
 	}
-	wantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/~/grants/"+g.ID.String(), tr.a.Admin.Token, nil), http.StatusNoContent)
-	wantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/default", u.Token, nil), http.StatusNotFound)
+	apptest.WantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/~/grants/"+g.ID.String(), tr.a.Admin.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/default", u.Token, nil), http.StatusNotFound)
 }
 
 // The deputy story: a grant until a time a few seconds ahead stops working at that time without
@@ -178,20 +178,20 @@ func TestGrants_expiringGrantStopsAtItsTimeAndThePurgeRemovesAndAuditsIt(t *test
 	deputy, again := tr.member(t), tr.member(t)
 	until := time.Now().Add(2 * time.Second)
 	r := tr.grant(tr.a.Admin.Token, "msa/suit", deputy.ID, rbac.RoleEditor, &until)
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var g grantView
 	r.JSON(t, &g)
 	if g.ExpiresAt == nil || !g.ExpiresAt.Equal(until.UTC().Truncate(time.Microsecond)) && g.ExpiresAt.Sub(until).Abs() > time.Millisecond {
 		t.Fatalf("expires_at %v, want %v", g.ExpiresAt, until)
 	}
-	wantStatus(t, tr.grant(tr.a.Admin.Token, "msa/suit", again.ID, rbac.RoleViewer, &until), http.StatusCreated)
+	apptest.WantStatus(t, tr.grant(tr.a.Admin.Token, "msa/suit", again.ID, rbac.RoleViewer, &until), http.StatusCreated)
 	// Warm: the deputy edits, which loads and keeps the tenant's policy.
-	wantStatus(t, tr.env.Do(http.MethodPatch, wsPath+"/msa~suit", deputy.Token, map[string]any{"description": "deputy was here"}), http.StatusOK)
+	apptest.WantStatus(t, tr.env.Do(http.MethodPatch, wsPath+"/msa~suit", deputy.Token, map[string]any{"description": "deputy was here"}), http.StatusOK)
 	if !tr.allowed(t, deputy.ID, "msa/suit/andromeda", rbac.WorkspaceUpdate) {
 		t.Fatal("deputy not allowed below before expiry")
 	}
 
-	time.Sleep(time.Until(until) + 100*time.Millisecond)
+	tr.env.Clock.Advance(until.Sub(tr.env.Clock.Now()) + 100*time.Millisecond)
 	if tr.allowed(t, deputy.ID, "msa/suit", rbac.WorkspaceUpdate) {
 		t.Error("the expired grant still allows at the decision point")
 	}
@@ -205,8 +205,8 @@ func TestGrants_expiringGrantStopsAtItsTimeAndThePurgeRemovesAndAuditsIt(t *test
 	if n := tr.count(t, "grants", "subject_id = ?", deputy.ID); n != 1 {
 		t.Fatalf("%d grants of the deputy before the purge, want 1", n)
 	}
-	wantStatus(t, tr.grant(tr.a.Admin.Token, "msa/suit", again.ID, rbac.RoleViewer, nil), http.StatusCreated)
-	wantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/msa~suit", again.Token, nil), http.StatusOK)
+	apptest.WantStatus(t, tr.grant(tr.a.Admin.Token, "msa/suit", again.ID, rbac.RoleViewer, nil), http.StatusCreated)
+	apptest.WantStatus(t, tr.env.Do(http.MethodGet, wsPath+"/msa~suit", again.Token, nil), http.StatusOK)
 
 	task, err := workspaces.NewPurgeExpiredGrantsTask()
 	if err != nil {

@@ -44,30 +44,7 @@ type page[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-func wantStatus(t *testing.T, r apptest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Body, status)
-	}
-}
-
 // wantInvalid fails unless r is a 400 whose first detail names the field.
-func wantInvalid(t *testing.T, r apptest.Response, field string) {
-	t.Helper()
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Details []struct {
-				Field string `json:"field"`
-			} `json:"details"`
-		} `json:"error"`
-	}
-	r.JSON(t, &e)
-	if r.Status != http.StatusBadRequest || e.Error.Code != "invalid" || len(e.Error.Details) == 0 || e.Error.Details[0].Field != field {
-		t.Fatalf("got %d %s, want 400 invalid on field %q", r.Status, r.Body, field)
-	}
-}
-
 // ref writes a path as a route's {ws}.
 func ref(path string) string { return strings.ReplaceAll(path, "/", "~") }
 
@@ -93,7 +70,7 @@ func newTree(t *testing.T) *tree {
 func (tr *tree) create(t *testing.T, token, path string) view {
 	t.Helper()
 	r := tr.env.Do(http.MethodPost, wsPath, token, tr.createBody(path))
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var v view
 	r.JSON(t, &v)
 	if v.Path != path {
@@ -115,7 +92,7 @@ func (tr *tree) createBody(path string) map[string]any {
 func (tr *tree) get(t *testing.T, token, path string) view {
 	t.Helper()
 	r := tr.env.Do(http.MethodGet, wsPath+"/"+ref(path), token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	var v view
 	r.JSON(t, &v)
 	return v
@@ -141,7 +118,7 @@ func (tr *tree) grant(token, node string, user uuid.UUID, role string, expires *
 func (tr *tree) mustGrant(t *testing.T, node string, user uuid.UUID, role string) grantView {
 	t.Helper()
 	r := tr.grant(tr.a.Admin.Token, node, user, role, nil)
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var g grantView
 	r.JSON(t, &g)
 	return g
@@ -154,7 +131,7 @@ func (tr *tree) list(t *testing.T, token, query string) []string {
 	cursor := ""
 	for {
 		r := tr.env.Do(http.MethodGet, wsPath+"?limit=2"+query+cursor, token, nil)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		var p page[view]
 		r.JSON(t, &p)
 		for _, v := range p.Items {

@@ -72,6 +72,9 @@ func NewService(db *tenancy.DB, authz Authorizer, audit Auditor, log *slog.Logge
 	return &Service{db: db, authz: authz, audit: audit, log: log, now: func() time.Time { return time.Now().UTC() }}
 }
 
+// SetClock replaces the clock (tests of grant expiry). Call it before the service is used.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
 // RegisterContents adds a kind of object workspaces hold ("boards", "images"), for delete.
 func (s *Service) RegisterContents(kind string, c Contents) {
 	s.mu.Lock()

@@ -101,7 +101,7 @@ func TestWorkspaces_renameAndMoveKeepSubtreePathsAndPolicyConsistent(t *testing.
 	}
 	for _, s := range steps {
 		r := tr.env.Do(http.MethodPatch, wsPath+"/"+a.String(), tr.a.Admin.Token, s.body)
-		wantStatus(t, r, http.StatusOK)
+		apptest.WantStatus(t, r, http.StatusOK)
 		paths := tr.paths(t)
 		for _, p := range s.wantPaths {
 			if _, ok := paths[p]; !ok {
@@ -149,9 +149,9 @@ func TestWorkspaces_renameAndMoveKeepSubtreePathsAndPolicyConsistent(t *testing.
 	// A sibling slug clash is a conflict and changes nothing.
 	before := tr.paths(t)
 	r := tr.env.Do(http.MethodPatch, wsPath+"/top", tr.a.Admin.Token, map[string]any{"slug": "msa"})
-	wantStatus(t, r, http.StatusConflict)
+	apptest.WantStatus(t, r, http.StatusConflict)
 	r = tr.env.Do(http.MethodPatch, wsPath+"/proj~ab", tr.a.Admin.Token, map[string]any{"parent_id": nil, "slug": "top"})
-	wantStatus(t, r, http.StatusConflict)
+	apptest.WantStatus(t, r, http.StatusConflict)
 	if after := tr.paths(t); !mapsEqual(before, after) {
 		t.Errorf("a refused move changed the tree: %v → %v", before, after)
 	}
@@ -164,7 +164,7 @@ func TestWorkspaces_moveUnderItselfOrItsDescendantIsBadInput(t *testing.T) {
 	before := tr.paths(t)
 	for _, target := range []string{"msa", "msa/suit", "msa/suit/andromeda"} {
 		r := tr.env.Do(http.MethodPatch, wsPath+"/msa", tr.a.Admin.Token, map[string]any{"parent_id": tr.ws[target].ID})
-		wantInvalid(t, r, "parent_id")
+		apptest.WantInvalid(t, r, "parent_id")
 	}
 	if after := tr.paths(t); !mapsEqual(before, after) {
 		t.Errorf("the tree changed: %v → %v", before, after)
@@ -217,7 +217,7 @@ func TestWorkspaces_deleteRefusesChildrenAndCascadeRemovesSubtreeAndItsGrants(t 
 	before := tr.paths(t)
 
 	r := tr.env.Do(http.MethodDelete, wsPath+"/msa~suit", tr.a.Admin.Token, nil)
-	wantStatus(t, r, http.StatusConflict)
+	apptest.WantStatus(t, r, http.StatusConflict)
 	if !bytes.Contains(r.Body, []byte("1 child workspace")) {
 		t.Errorf("refusal does not say what is held: %s", r.Body)
 	}
@@ -229,7 +229,7 @@ func TestWorkspaces_deleteRefusesChildrenAndCascadeRemovesSubtreeAndItsGrants(t 
 	}
 
 	r = tr.env.Do(http.MethodDelete, wsPath+"/msa~suit?cascade=true", tr.a.Admin.Token, nil)
-	wantStatus(t, r, http.StatusNoContent)
+	apptest.WantStatus(t, r, http.StatusNoContent)
 	after := tr.paths(t)
 	for _, p := range []string{"msa/suit", "msa/suit/andromeda"} {
 		if _, ok := after[p]; ok {
@@ -261,7 +261,7 @@ func TestWorkspaces_deleteRefusesChildrenAndCascadeRemovesSubtreeAndItsGrants(t 
 		t.Errorf("revoke of the deleted grant: %d, want 404", r.Status)
 	}
 	// A leaf goes without cascade; the delete is audited.
-	wantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/msa~suit~andromeda", tr.a.Admin.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/msa~suit~andromeda", tr.a.Admin.Token, nil), http.StatusNoContent)
 	entries := tr.auditEntries(t, string(rbac.WorkspaceDelete))
 	if len(entries) != 2 || entries[0].Result != "allow" || reasonOf(t, entries[0])["cascade"] != true ||
 		entries[0].Subject != rbac.UserSubject(tr.a.Admin.ID) {
@@ -307,16 +307,16 @@ func TestWorkspaces_deleteAsksRegisteredContents(t *testing.T) {
 	tr.env.App.Workspaces.RegisterContents("boards", boards)
 
 	r := tr.env.Do(http.MethodDelete, wsPath+"/msa~rocket", tr.a.Admin.Token, nil)
-	wantStatus(t, r, http.StatusConflict)
+	apptest.WantStatus(t, r, http.StatusConflict)
 	if !bytes.Contains(r.Body, []byte("3 boards")) {
 		t.Errorf("refusal does not count the boards: %s", r.Body)
 	}
-	wantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/msa~rocket?cascade=true", tr.a.Admin.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/msa~rocket?cascade=true", tr.a.Admin.Token, nil), http.StatusNoContent)
 	if len(boards.deleted) != 1 || boards.deleted[0] != tr.ws["msa/rocket"].ID {
 		t.Errorf("deleted boards in %v", boards.deleted)
 	}
 	// An empty leaf goes without cascade.
-	wantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/msa~suit~andromeda", tr.a.Admin.Token, nil), http.StatusNoContent)
+	apptest.WantStatus(t, tr.env.Do(http.MethodDelete, wsPath+"/msa~suit~andromeda", tr.a.Admin.Token, nil), http.StatusNoContent)
 }
 
 // The listing shows exactly the subtrees the caller may read, filtered in SQL and paged.
@@ -366,11 +366,11 @@ func TestWorkspaces_otherTenantsWorkspacesAreIndistinguishableFromMissing(t *tes
 	b := tr.env.SignUp(t)
 	var bWs view
 	r := tr.env.Do(http.MethodPost, wsPath, b.Admin.Token, map[string]any{"name": "B only", "slug": "bonly"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	r.JSON(t, &bWs)
 	bUser := tr.env.NewUser(t, b, "member")
 	r = tr.env.Do(http.MethodPost, wsPath+"/bonly/grants", b.Admin.Token, map[string]any{"subject_type": "user", "subject_id": bUser.ID, "role": "viewer"})
-	wantStatus(t, r, http.StatusCreated)
+	apptest.WantStatus(t, r, http.StatusCreated)
 	var bGrant grantView
 	r.JSON(t, &bGrant)
 
@@ -408,7 +408,7 @@ func TestWorkspaces_otherTenantsWorkspacesAreIndistinguishableFromMissing(t *tes
 		}
 	}
 	r = tr.env.Do(http.MethodPost, wsPath, tr.a.Admin.Token, map[string]any{"name": "Stray", "slug": "stray", "parent_id": bWs.ID})
-	wantInvalid(t, r, "parent_id")
+	apptest.WantInvalid(t, r, "parent_id")
 	// B's tree and grant are intact, and listing in A never shows B's workspace.
 	if r := tr.env.Do(http.MethodGet, wsPath+"/bonly", bUser.Token, nil); r.Status != http.StatusOK {
 		t.Errorf("B's grantee reads bonly: %d", r.Status)
@@ -432,12 +432,12 @@ func TestWorkspaces_deepestLevelInheritsTenantGrantsAndDeeperIsRefused(t *testin
 	}
 	editor := tr.env.NewUser(t, tr.a, "editor")
 	r := tr.env.Do(http.MethodPatch, wsPath+"/"+ref(path), editor.Token, map[string]any{"name": "Deep"})
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	r = tr.env.Do(http.MethodPost, wsPath, tr.a.Admin.Token, tr.createBody(path+"/toodeep"))
-	wantInvalid(t, r, "parent_id")
+	apptest.WantInvalid(t, r, "parent_id")
 	// Moving msa (2 levels) under the 11th level would make 13.
 	r = tr.env.Do(http.MethodPatch, wsPath+"/msa~suit", tr.a.Admin.Token, map[string]any{"parent_id": tr.ws[path[:strings.LastIndex(path, "/")]].ID})
-	wantInvalid(t, r, "parent_id")
+	apptest.WantInvalid(t, r, "parent_id")
 }
 
 // Bad input is a 400 naming the field, and writes nothing.
@@ -447,7 +447,7 @@ func TestWorkspaces_badInputIsRefusedAndWritesNothing(t *testing.T) {
 	b := tr.env.SignUp(t)
 	var bDefault view
 	r := tr.env.Do(http.MethodGet, wsPath+"/default", b.Admin.Token, nil)
-	wantStatus(t, r, http.StatusOK)
+	apptest.WantStatus(t, r, http.StatusOK)
 	r.JSON(t, &bDefault)
 	before := tr.paths(t)
 	suit := tr.ws["msa/suit"].ID
@@ -475,7 +475,7 @@ func TestWorkspaces_badInputIsRefusedAndWritesNothing(t *testing.T) {
 		if r := tr.env.Do(http.MethodPost, wsPath, tr.a.Admin.Token, c.body); r.Status != http.StatusBadRequest {
 			t.Errorf("create, %s: %d %s, want 400", c.name, r.Status, r.Body)
 		} else {
-			wantInvalid(t, r, c.field)
+			apptest.WantInvalid(t, r, c.field)
 		}
 	}
 	patches := []struct {
@@ -495,7 +495,7 @@ func TestWorkspaces_badInputIsRefusedAndWritesNothing(t *testing.T) {
 		if r := tr.env.Do(http.MethodPatch, wsPath+"/msa~suit", tr.a.Admin.Token, c.body); r.Status != http.StatusBadRequest {
 			t.Errorf("patch, %s: %d %s, want 400", c.name, r.Status, r.Body)
 		} else {
-			wantInvalid(t, r, c.field)
+			apptest.WantInvalid(t, r, c.field)
 		}
 	}
 	grants := []struct {
@@ -516,7 +516,7 @@ func TestWorkspaces_badInputIsRefusedAndWritesNothing(t *testing.T) {
 		if r := tr.env.Do(http.MethodPost, wsPath+"/msa~suit/grants", tr.a.Admin.Token, c.body); r.Status != http.StatusBadRequest {
 			t.Errorf("grant, %s: %d %s, want 400", c.name, r.Status, r.Body)
 		} else {
-			wantInvalid(t, r, c.field)
+			apptest.WantInvalid(t, r, c.field)
 		}
 	}
 	if after := tr.paths(t); !mapsEqual(before, after) {
