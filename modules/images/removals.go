@@ -81,7 +81,7 @@ func (s *Service) nudgeRemoval(ctx context.Context, tenantID uuid.UUID) {
 	t, err := jobs.NewTask(TaskRemoveFiles, removePayload{TenantID: tenantID}, asynq.Queue(jobs.QueueLow), asynq.MaxRetry(10))
 	if err == nil {
 		// One pending task per tenant is enough: it drains whatever is recorded when it runs.
-		_, err = s.jobs.Enqueue(tenancy.Detached(ctx), t, asynq.TaskID(TaskRemoveFiles+":"+tenantID.String()))
+		_, err = s.jobs.Enqueue(ctx, t, asynq.TaskID(TaskRemoveFiles+":"+tenantID.String()))
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "image file removal not queued; the periodic sweep will do it",
