@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/atelier-hq/atelier/app/apptest"
 	"github.com/atelier-hq/atelier/modules/web"
@@ -200,4 +204,46 @@ func TestEdge_everyNameRefusesControlAndBidiCharacters(t *testing.T) {
 	// Ordinary names in any script, with a tab where one may be, still go through.
 	btMust(t, env.Do(http.MethodPost, "/api/v1/workspaces/msa~suit/boards", admin, map[string]any{"name": "Ünïcödé 名前 🚀",
 		"description": "two\nlines"}), http.StatusCreated)
+}
+
+// The case: a 20 MiB unauthenticated multipart POST to /api/v1/me (a JSON route, and no
+// POST there at all), to a JSON route, and to the upload route is answered from its headers and
+// first few KiB; the server never waits for the other 20 MiB.
+func TestEdge_largeBodiesAreRefusedBeforeTheyAreRead(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	tn := env.SignUp(t)
+	addr := strings.TrimPrefix(env.URL(), "http://")
+	for _, tc := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/api/v1/me", "", http.StatusNotFound},
+		{"/api/v1/workspaces", "", http.StatusRequestEntityTooLarge},
+		{"/api/v1/workspaces", tn.Admin.Token, http.StatusRequestEntityTooLarge},
+		{"/api/v1/workspaces/" + uuid.NewString() + "/images", "", http.StatusUnauthorized},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth := ""
+		if tc.token != "" {
+			auth = "Authorization: Bearer " + tc.token + "\r\n"
+		}
+		// The headers and the 8 KiB the server reads ahead with them; 20 MiB are announced.
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: multipart/form-data; boundary=b\r\n"+
+			"Content-Length: %d\r\n\r\n%s", tc.path, auth, 20<<20, strings.Repeat("-", 8<<10))
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: no answer before the body was sent: %v", tc.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = conn.Close()
+		var e web.ErrorBody
+		if resp.StatusCode != tc.want || json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
+			t.Errorf("%s: %d %s, want %d in the error shape", tc.path, resp.StatusCode, truncate(body), tc.want)
+		}
+	}
 }

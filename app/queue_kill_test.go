@@ -72,8 +72,18 @@ func TestQueue_workerSIGKILLedMidItem_isFailedAfterItsLeaseAndLeavesNoHalfWritte
 	s := stream(t, w.n1, w.n1, w.userA.Token)
 	imagesBefore := bdCount(t, w.n1, w.a.ID, `SELECT count(*) FROM images`)
 	id := w.mustEnqueue(t, w.userA.Token, w.wfA, w.boardA, w.imgA)
+	// The worker is a fresh process (this binary, built with the race detector): on a busy
+	// machine it may take a while to open the app, so its first event gets a wide bound, and its
+	// output is shown if it never comes.
+	startBy := time.Now().Add(90 * time.Second)
 	for {
-		ev := s.NextNamed(t, "queue_item")
+		ev, ok := s.TryNext(time.Until(startBy))
+		if !ok {
+			t.Fatalf("no event from the worker process within 90s; its output:\n%s", out.String())
+		}
+		if ev.Name != "queue_item" {
+			continue
+		}
 		d := dataOf(t, ev)
 		if d["item_id"] == id.String() && d["node"] == "in" {
 			break

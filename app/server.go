@@ -53,15 +53,20 @@ type Server struct {
 // NewServer builds the Fiber app with every module's routes.
 func NewServer(a *App) *Server {
 	f := fiber.New(fiber.Config{
-		AppName:               "atelier",
-		BodyLimit:             max(a.Cfg.BodyLimitBytes, int(a.Cfg.UploadMaxBytes)+1<<20), // uploads; LimitBody keeps JSON small
-		ErrorHandler:          web.ErrorHandler(a.Log),
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		DisableStartupMessage: true,
+		AppName: "atelier",
+		// Bodies are streamed: each route refuses one over its own limit (web.BodyLimits) from
+		// its Content-Length before reading it; the server's limit is only the largest upload.
+		BodyLimit:                    max(a.Cfg.BodyLimitBytes, int(a.Cfg.UploadMaxBytes)+1<<20),
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ErrorHandler:                 web.ErrorHandler(a.Log),
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 60 * time.Second,
+		IdleTimeout:                  120 * time.Second,
+		DisableStartupMessage:        true,
 	})
 	web.Edge(f, a.Log)
+	f.Use(web.DrainBody())
 	metrics := newHTTPMetrics()
 	f.Use(requestid.New(requestid.Config{Header: web.RequestIDHeader, Generator: newRequestID}))
 	f.Use(web.ClientIPMiddleware(a.Cfg.TrustedProxies))
@@ -70,10 +75,10 @@ func NewServer(a *App) *Server {
 	// 500 with its stack in the log (never in the body).
 	f.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: logPanic(a.Log)}))
 	f.Use(web.Deadline(a.Cfg.RequestTimeout, a.Cfg.UploadTimeout))
-	f.Use(web.LimitBody(a.Cfg.BodyLimitBytes))
 
-	root := web.NewRouter(f.Group(""), "", nil)
-	api := web.NewRouter(f.Group(APIPrefix), APIPrefix, a.Auth.Authenticate(a.Tokens))
+	limits := web.BodyLimits{JSON: a.Cfg.BodyLimitBytes, Upload: a.Cfg.UploadMaxBytes + 1<<20}
+	root := web.NewRouter(f.Group(""), "", nil).LimitBodies(limits)
+	api := web.NewRouter(f.Group(APIPrefix), APIPrefix, a.Auth.Authenticate(a.Tokens)).LimitBodies(limits)
 	s := &Server{Fiber: f, Routers: []*web.Router{root, api}, Metrics: metrics.handler()}
 
 	mountOps(root, a)

@@ -18,6 +18,9 @@ const (
 	CodeNotFound     Code = "not_found"
 	CodeConflict     Code = "conflict"
 	CodeTooLarge     Code = "too_large"
+	// CodeLengthRequired is an upload sent without a Content-Length (411): its size must be
+	// known before a byte of it is read.
+	CodeLengthRequired Code = "length_required"
 	// CodeUnsupportedMedia is a body in a format the route does not take (JSON routes: 415).
 	CodeUnsupportedMedia Code = "unsupported_media_type"
 	// CodeHeaderTooLarge is request headers over the server's buffer (431).
@@ -86,6 +89,9 @@ func Conflict(msg string) *Error { return &Error{Code: CodeConflict, Message: ms
 
 // TooLarge is a body or upload over its limit.
 func TooLarge(msg string) *Error { return &Error{Code: CodeTooLarge, Message: msg} }
+
+// LengthRequired is an upload of unknown length.
+func LengthRequired(msg string) *Error { return &Error{Code: CodeLengthRequired, Message: msg} }
 
 // UnsupportedMedia is a body sent as a media type the route does not take.
 func UnsupportedMedia(msg string) *Error { return &Error{Code: CodeUnsupportedMedia, Message: msg} }

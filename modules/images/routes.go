@@ -37,7 +37,7 @@ func Mount(r *web.Router, s *Service) {
 		Errors: []int{404}, Handler: h.list})
 	r.Handle(web.Route{Method: "POST", Path: "/workspaces/:ws/images", Access: web.Perm(string(rbac.ImageCreate)), Tag: "images",
 		Summary: "Upload an image (multipart field file; optional name, board_id)", Request: UploadForm{}, Response: View{},
-		Status: 201, Errors: []int{403, 404, 413}, Handler: h.upload})
+		Status: 201, Errors: []int{403, 404, 411, 413}, Upload: true, Handler: h.upload})
 	r.Handle(web.Route{Method: "GET", Path: "/images/:id", Access: web.Perm("image:read"), Tag: "images",
 		Summary: "An image's metadata", Response: View{}, Errors: []int{404}, Handler: h.get})
 	r.Handle(web.Route{Method: "PATCH", Path: "/images/:id", Access: web.Perm("image:update"), Tag: "images",

@@ -62,6 +62,9 @@ func Edge(f *fiber.App, log *slog.Logger) {
 			log.Warn("unknown HTTP method", slog.String("method", method), slog.String("path", string(ctx.Path())),
 				slog.String("ip", ctx.RemoteIP().String()))
 			ctx.Response.Header.Set(fiber.HeaderAllow, allow)
+			if ctx.Request.IsBodyStream() {
+				ctx.SetConnectionClose() // its body is still on the connection, unread
+			}
 			ctx.SetStatusCode(fiber.StatusMethodNotAllowed)
 			ctx.SetContentType(fiber.MIMEApplicationJSONCharsetUTF8)
 			ctx.SetBody(notAllowed)

@@ -70,7 +70,10 @@ type Route struct {
 	Response any
 	Status   int
 	// Errors lists the error statuses the operation answers besides 400/401/500.
-	Errors  []int
+	Errors []int
+	// Upload marks the routes that take a multipart body up to the upload limit; every other
+	// route takes a JSON body up to the JSON limit (BodyLimits).
+	Upload  bool
 	Handler fiber.Handler
 }
 
@@ -83,12 +86,20 @@ type Router struct {
 	group        fiber.Router
 	prefix       string
 	authenticate fiber.Handler
+	limits       *BodyLimits
 	routes       []Route
 }
 
 // NewRouter wraps a Fiber group. authenticate runs before every non-public route.
 func NewRouter(group fiber.Router, prefix string, authenticate fiber.Handler) *Router {
 	return &Router{group: group, prefix: prefix, authenticate: authenticate}
+}
+
+// LimitBodies makes every route registered from now on refuse a body over its limit before
+// anything else runs (see BodyLimits).
+func (r *Router) LimitBodies(l BodyLimits) *Router {
+	r.limits = &l
+	return r
 }
 
 var paramPattern = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)`)
@@ -106,6 +117,9 @@ func (r *Router) Handle(rt Route) {
 		rt.Status = fiber.StatusOK
 	}
 	handlers := []fiber.Handler{}
+	if r.limits != nil {
+		handlers = append(handlers, limitBody(*r.limits, rt.Upload))
+	}
 	if !rt.Access.IsPublic() {
 		handlers = append(handlers, r.authenticate)
 	}

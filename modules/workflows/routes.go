@@ -57,7 +57,7 @@ func Mount(r *web.Router, s *Service) {
 		Summary: "A workflow's thumbnail (read-checked exactly like the workflow)", Errors: []int{404}, Handler: h.thumbnail})
 	r.Handle(web.Route{Method: "PUT", Path: "/workflows/:id/thumbnail", Access: web.Perm(string(rbac.WorkflowUpdate)), Tag: "workflows",
 		Summary: "Set a workflow's thumbnail (multipart field file; owner or admin)", Request: ThumbnailForm{}, Status: 204,
-		Errors: []int{403, 404, 413}, Handler: h.putThumbnail})
+		Errors: []int{403, 404, 411, 413}, Upload: true, Handler: h.putThumbnail})
 	r.Handle(web.Route{Method: "GET", Path: "/workflow-node-types", Access: web.AuthOnly(), Tag: "workflows",
 		Summary: "The node types a graph may use, with their inputs, outputs and fields", Response: NodeTypes{},
 		Handler: h.nodeTypes})
