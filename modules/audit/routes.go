@@ -19,7 +19,7 @@ const maxFilter = 300
 // Mount registers the audit routes.
 func Mount(r *web.Router, s *Service) {
 	h := handler{s: s}
-	r.Handle(web.Route{Method: "GET", Path: "/audit", Access: web.Perm(string(rbac.AuditRead)), Tag: "audit",
+	r.Handle(web.Route{Method: "GET", Path: "/audit", Access: web.Perm(rbac.AuditRead), Tag: "audit",
 		Summary: "Query the tenant's audit log, newest first (tenant admins and auditors)",
 		Query:   ListQuery{}, Response: web.Page[View]{}, Errors: []int{403}, Handler: h.list})
 }

@@ -15,11 +15,13 @@ func Mount(r *web.Router, s *Service) {
 		Summary: "Ask for a zip of a board's images or of images (each read-checked now and again when it is built)",
 		Request: CreateInput{}, Response: View{}, Status: 202, Errors: []int{404, 413, 429, 503}, Handler: h.create})
 	r.Handle(web.Route{Method: "GET", Path: "/downloads", Access: web.AuthOnly(), Tag: "downloads",
-		Summary: "The caller's own downloads", Query: web.PageQuery{}, Response: web.Page[View]{}, Handler: h.list})
+		Summary: "The caller's own downloads", Query: web.PageQuery{}, Response: web.Page[View]{}, Handler: web.List(s.List, viewID)})
 	r.Handle(web.Route{Method: "GET", Path: "/downloads/:id", Access: web.AuthOnly(), Tag: "downloads",
-		Summary: "One of the caller's downloads: status and progress", Response: View{}, Errors: []int{404}, Handler: h.get})
+		Summary: "One of the caller's downloads: status and progress", Response: View{}, Errors: []int{404},
+		Handler: web.Get(web.ID("id", "download"), s.Get)})
 	r.Handle(web.Route{Method: "DELETE", Path: "/downloads/:id", Access: web.AuthOnly(), Tag: "downloads",
-		Summary: "Delete one of the caller's downloads and its file", Status: 204, Errors: []int{404}, Handler: h.delete})
+		Summary: "Delete one of the caller's downloads and its file", Status: 204, Errors: []int{404},
+		Handler: web.Delete(web.ID("id", "download"), s.Delete)})
 	r.Handle(web.Route{Method: "GET", Path: "/downloads/:id/file", Access: web.AuthOnly(), Tag: "downloads",
 		Summary: "The zip of a ready download (ETag, conditional and range requests)", Errors: []int{404, 416}, Handler: h.file})
 	r.Handle(web.Route{Method: "POST", Path: "/downloads/:id/link", Access: web.AuthOnly(), Tag: "downloads",
@@ -45,41 +47,6 @@ func (h handler) create(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(v)
-}
-
-func (h handler) list(c *fiber.Ctx) error {
-	page, err := web.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	rows, err := h.s.List(c.UserContext(), page.After, page.Limit+1)
-	if err != nil {
-		return err
-	}
-	return c.JSON(web.NewPage(rows, page.Limit, func(v View) uuid.UUID { return v.ID }))
-}
-
-func (h handler) get(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "download")
-	if err != nil {
-		return err
-	}
-	v, err := h.s.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
-}
-
-func (h handler) delete(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "download")
-	if err != nil {
-		return err
-	}
-	if err := h.s.Delete(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (h handler) file(c *fiber.Ctx) error {
@@ -113,3 +80,5 @@ func (h handler) linkFile(c *fiber.Ctx) error {
 	}
 	return serveArchive(c, d, f)
 }
+
+func viewID(v View) uuid.UUID { return v.ID }

@@ -32,30 +32,33 @@ type ListQuery struct {
 // Mount registers the image routes, the board-image routes and the public board routes.
 func Mount(r *web.Router, s *Service) {
 	h := handler{s: s}
-	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/images", Access: web.Perm(string(rbac.WorkspaceRead)), Tag: "images",
+	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/images", Access: web.Perm(rbac.WorkspaceRead), Tag: "images",
 		Summary: "Images of a workspace the caller can read (?board_id=ID|none)", Query: ListQuery{}, Response: web.Page[View]{},
 		Errors: []int{404}, Handler: h.list})
-	r.Handle(web.Route{Method: "POST", Path: "/workspaces/:ws/images", Access: web.Perm(string(rbac.ImageCreate)), Tag: "images",
+	r.Handle(web.Route{Method: "POST", Path: "/workspaces/:ws/images", Access: web.Perm(rbac.ImageCreate), Tag: "images",
 		Summary: "Upload an image (multipart field file; optional name, board_id)", Request: UploadForm{}, Response: View{},
 		Status: 201, Errors: []int{403, 404, 411, 413}, Upload: true, Handler: h.upload})
-	r.Handle(web.Route{Method: "GET", Path: "/images/:id", Access: web.Perm("image:read"), Tag: "images",
-		Summary: "An image's metadata", Response: View{}, Errors: []int{404}, Handler: h.get})
-	r.Handle(web.Route{Method: "PATCH", Path: "/images/:id", Access: web.Perm("image:update"), Tag: "images",
-		Summary: "Rename or star an image", Request: PatchInput{}, Response: View{}, Errors: []int{403, 404}, Handler: h.patch})
-	r.Handle(web.Route{Method: "DELETE", Path: "/images/:id", Access: web.Perm("image:delete"), Tag: "images",
-		Summary: "Delete an image and its files", Status: 204, Errors: []int{403, 404}, Handler: h.delete})
-	r.Handle(web.Route{Method: "GET", Path: "/images/:id/file", Access: web.Perm("image:read"), Tag: "images",
+	r.Handle(web.Route{Method: "GET", Path: "/images/:id", Access: web.Perm(rbac.ImageRead), Tag: "images",
+		Summary: "An image's metadata", Response: View{}, Errors: []int{404}, Handler: web.Get(web.ID("id", "image"), s.Get)})
+	r.Handle(web.Route{Method: "PATCH", Path: "/images/:id", Access: web.Perm(rbac.ImageUpdate), Tag: "images",
+		Summary: "Rename or star an image", Request: PatchInput{}, Response: View{}, Errors: []int{403, 404},
+		Handler: web.Update(web.ID("id", "image"), s.Patch)})
+	r.Handle(web.Route{Method: "DELETE", Path: "/images/:id", Access: web.Perm(rbac.ImageDelete), Tag: "images",
+		Summary: "Delete an image and its files", Status: 204, Errors: []int{403, 404},
+		Handler: web.Delete(web.ID("id", "image"), s.Delete)})
+	r.Handle(web.Route{Method: "GET", Path: "/images/:id/file", Access: web.Perm(rbac.ImageRead), Tag: "images",
 		Summary: "The image file (ETag, conditional and range requests)", Errors: []int{404}, Handler: h.file(false)})
-	r.Handle(web.Route{Method: "GET", Path: "/images/:id/thumbnail", Access: web.Perm("image:read"), Tag: "images",
+	r.Handle(web.Route{Method: "GET", Path: "/images/:id/thumbnail", Access: web.Perm(rbac.ImageRead), Tag: "images",
 		Summary: "The image's thumbnail", Errors: []int{404}, Handler: h.file(true)})
-	r.Handle(web.Route{Method: "GET", Path: "/boards/:id/images", Access: web.Perm("board:read"), Tag: "boards",
-		Summary: "A board's images", Query: web.PageQuery{}, Response: web.Page[View]{}, Errors: []int{404}, Handler: h.boardImages})
-	r.Handle(web.Route{Method: "POST", Path: "/boards/:id/images", Access: web.Perm(string(rbac.BoardUpdate)), Tag: "boards",
+	r.Handle(web.Route{Method: "GET", Path: "/boards/:id/images", Access: web.Perm(rbac.BoardRead), Tag: "boards",
+		Summary: "A board's images", Query: web.PageQuery{}, Response: web.Page[View]{}, Errors: []int{404},
+		Handler: web.ListBy(web.ID("id", "board"), s.BoardImages, viewID)})
+	r.Handle(web.Route{Method: "POST", Path: "/boards/:id/images", Access: web.Perm(rbac.BoardUpdate), Tag: "boards",
 		Summary: "Put own images on a board (direct ownership of each image and add rights on the board)",
 		Request: AddInput{}, Status: 204, Errors: []int{403, 404}, Handler: h.addToBoard})
-	r.Handle(web.Route{Method: "DELETE", Path: "/boards/:id/images/:image_id", Access: web.Perm("image:delete"), Tag: "boards",
+	r.Handle(web.Route{Method: "DELETE", Path: "/boards/:id/images/:image_id", Access: web.Perm(rbac.ImageDelete), Tag: "boards",
 		Summary: "Take an image off a board (it becomes its owner's uncategorised image)", Status: 204,
-		Errors: []int{403, 404}, Handler: h.removeFromBoard})
+		Errors: []int{403, 404}, Handler: web.DeleteUnder(web.ID("id", "board"), web.ID("image_id", "image"), s.RemoveFromBoard)})
 	r.Handle(web.Route{Method: "GET", Path: "/public/boards/:id", Access: web.Public(), Tag: "public",
 		Summary: "A published board and a page of its images (no members, owners or metadata)", Query: web.PageQuery{}, Response: PublicBoard{},
 		Errors: []int{404}, Handler: h.public})
@@ -128,48 +131,6 @@ func (h handler) upload(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(v)
 }
 
-func (h handler) get(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "image")
-	if err != nil {
-		return err
-	}
-	v, err := h.s.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
-}
-
-func (h handler) patch(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "image")
-	if err != nil {
-		return err
-	}
-	var in PatchInput
-	if err := web.Decode(c, &in); err != nil {
-		return err
-	}
-	if in == (PatchInput{}) {
-		return apierr.Invalid("body", "nothing to change")
-	}
-	v, err := h.s.Patch(c.UserContext(), id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
-}
-
-func (h handler) delete(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "image")
-	if err != nil {
-		return err
-	}
-	if err := h.s.Delete(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
-
 func (h handler) file(thumbnail bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id, err := web.ParamUUID(c, "id", "image")
@@ -184,22 +145,6 @@ func (h handler) file(thumbnail bool) fiber.Handler {
 	}
 }
 
-func (h handler) boardImages(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "board")
-	if err != nil {
-		return err
-	}
-	page, err := web.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	rows, err := h.s.BoardImages(c.UserContext(), id, page.After, page.Limit+1)
-	if err != nil {
-		return err
-	}
-	return c.JSON(web.NewPage(rows, page.Limit, func(v View) uuid.UUID { return v.ID }))
-}
-
 func (h handler) addToBoard(c *fiber.Ctx) error {
 	id, err := web.ParamUUID(c, "id", "board")
 	if err != nil {
@@ -210,21 +155,6 @@ func (h handler) addToBoard(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.s.AddToBoard(c.UserContext(), id, in.ImageIDs); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
-
-func (h handler) removeFromBoard(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "board")
-	if err != nil {
-		return err
-	}
-	imageID, err := web.ParamUUID(c, "image_id", "image")
-	if err != nil {
-		return err
-	}
-	if err := h.s.RemoveFromBoard(c.UserContext(), id, imageID); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -282,3 +212,5 @@ func serve(c *fiber.Ctx, img Image, f ReadSeekCloser, size int64, thumbnail bool
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	return web.ServeFile(c, web.File{Content: f, Size: size, ModTime: img.UpdatedAt, ETag: etag})
 }
+
+func viewID(v View) uuid.UUID { return v.ID }

@@ -3,7 +3,6 @@ package roles
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/rbac"
 )
@@ -12,18 +11,18 @@ import (
 // is well-formed and allowed, but clashes with what a built-in role is.
 func Mount(r *web.Router, s *Service) {
 	h := handler{s: s}
-	r.Handle(web.Route{Method: "GET", Path: "/roles", Access: web.Perm(string(rbac.RoleRead)), Tag: "roles",
+	r.Handle(web.Route{Method: "GET", Path: "/roles", Access: web.Perm(rbac.RoleRead), Tag: "roles",
 		Summary:  "List the tenant's roles, built-in and custom, by name (all in one page)",
 		Response: web.Page[View]{}, Errors: []int{403}, Handler: h.list})
-	r.Handle(web.Route{Method: "POST", Path: "/roles", Access: web.Perm(string(rbac.RoleManage)), Tag: "roles",
+	r.Handle(web.Route{Method: "POST", Path: "/roles", Access: web.Perm(rbac.RoleManage), Tag: "roles",
 		Summary: "Define a custom role; the caller must hold each of its permissions on the tenant root",
-		Request: CreateInput{}, Response: View{}, Status: fiber.StatusCreated, Errors: []int{403, 409}, Handler: h.create})
-	r.Handle(web.Route{Method: "PATCH", Path: "/roles/:id", Access: web.Perm(string(rbac.RoleManage)), Tag: "roles",
+		Request: CreateInput{}, Response: View{}, Status: fiber.StatusCreated, Errors: []int{403, 409}, Handler: web.Create(s.Create)})
+	r.Handle(web.Route{Method: "PATCH", Path: "/roles/:id", Access: web.Perm(rbac.RoleManage), Tag: "roles",
 		Summary: "Change a custom role's description or permissions (effective at once); built-in roles: 409",
-		Request: UpdateInput{}, Response: View{}, Errors: []int{403, 404, 409}, Handler: h.update})
-	r.Handle(web.Route{Method: "DELETE", Path: "/roles/:id", Access: web.Perm(string(rbac.RoleManage)), Tag: "roles",
+		Request: UpdateInput{}, Response: View{}, Errors: []int{403, 404, 409}, Handler: web.Update(web.ID("id", "role"), s.Update)})
+	r.Handle(web.Route{Method: "DELETE", Path: "/roles/:id", Access: web.Perm(rbac.RoleManage), Tag: "roles",
 		Summary: "Delete a custom role nobody holds; built-in or still granted: 409",
-		Status:  fiber.StatusNoContent, Errors: []int{403, 404, 409}, Handler: h.delete})
+		Status:  fiber.StatusNoContent, Errors: []int{403, 404, 409}, Handler: web.Delete(web.ID("id", "role"), s.Delete)})
 }
 
 type handler struct{ s *Service }
@@ -34,46 +33,4 @@ func (h handler) list(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(web.Page[View]{Items: rows})
-}
-
-func (h handler) create(c *fiber.Ctx) error {
-	var in CreateInput
-	if err := web.Decode(c, &in); err != nil {
-		return err
-	}
-	v, err := h.s.Create(c.UserContext(), in)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(v)
-}
-
-func (h handler) update(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "role")
-	if err != nil {
-		return err
-	}
-	var in UpdateInput
-	if err := web.Decode(c, &in); err != nil {
-		return err
-	}
-	if in.Description == nil && in.Permissions == nil {
-		return apierr.Invalid("body", "nothing to change")
-	}
-	v, err := h.s.Update(c.UserContext(), id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
-}
-
-func (h handler) delete(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "role")
-	if err != nil {
-		return err
-	}
-	if err := h.s.Delete(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
 }

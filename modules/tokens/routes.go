@@ -16,19 +16,19 @@ func Mount(r *web.Router, s *Service) {
 		Request: CreateInput{}, Response: Created{}, Status: 201, Errors: []int{403}, Handler: h.create})
 	r.Handle(web.Route{Method: "GET", Path: "/me/tokens", Access: web.AuthOnly(), Tag: "tokens",
 		Summary: "List the caller's personal access tokens (never their secrets)", Query: web.PageQuery{},
-		Response: web.Page[View]{}, Handler: h.list})
+		Response: web.Page[View]{}, Handler: web.List(s.List, viewID)})
 	r.Handle(web.Route{Method: "DELETE", Path: "/me/tokens/:id", Access: web.AuthOnly(), Tag: "tokens",
 		Summary: "Revoke one of the caller's tokens (anyone else's answers 404)", Status: 204,
-		Errors: []int{403, 404}, Handler: h.revoke})
+		Errors: []int{403, 404}, Handler: web.Delete(web.ID("id", "token"), s.Revoke)})
 	r.Handle(web.Route{Method: "GET", Path: "/me/tokens/:id/access-log", Access: web.AuthOnly(), Tag: "tokens",
 		Summary: "Requests made with one of the caller's tokens, newest first", Query: web.PageQuery{},
-		Response: web.Page[LogView]{}, Errors: []int{404}, Handler: h.accessLog})
-	r.Handle(web.Route{Method: "GET", Path: "/admin/tokens", Access: web.Perm(string(rbac.TokenRead)), Tag: "tokens",
+		Response: web.Page[LogView]{}, Errors: []int{404}, Handler: web.ListBy(web.ID("id", "token"), s.AccessLog, logID)})
+	r.Handle(web.Route{Method: "GET", Path: "/admin/tokens", Access: web.Perm(rbac.TokenRead), Tag: "tokens",
 		Summary: "Every personal access token of the tenant with its owner (tenant admins and auditors)",
-		Query:   web.PageQuery{}, Response: web.Page[AdminView]{}, Errors: []int{403}, Handler: h.listAll})
-	r.Handle(web.Route{Method: "DELETE", Path: "/admin/tokens/:id", Access: web.Perm(string(rbac.TokenManage)), Tag: "tokens",
+		Query:   web.PageQuery{}, Response: web.Page[AdminView]{}, Errors: []int{403}, Handler: web.List(s.ListAll, adminID)})
+	r.Handle(web.Route{Method: "DELETE", Path: "/admin/tokens/:id", Access: web.Perm(rbac.TokenManage), Tag: "tokens",
 		Summary: "Revoke any personal access token of the tenant (tenant admins)", Status: 204,
-		Errors: []int{403, 404}, Handler: h.revokeAny})
+		Errors: []int{403, 404}, Handler: web.Delete(web.ID("id", "token"), s.RevokeAny)})
 }
 
 type handler struct{ s *Service }
@@ -46,64 +46,6 @@ func (h handler) create(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
-func (h handler) list(c *fiber.Ctx) error {
-	page, err := web.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	rows, err := h.s.List(c.UserContext(), page.After, page.Limit+1)
-	if err != nil {
-		return err
-	}
-	return c.JSON(web.NewPage(rows, page.Limit, func(v View) uuid.UUID { return v.ID }))
-}
-
-func (h handler) revoke(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "token")
-	if err != nil {
-		return err
-	}
-	if err := h.s.Revoke(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
-
-func (h handler) accessLog(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "token")
-	if err != nil {
-		return err
-	}
-	page, err := web.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	rows, err := h.s.AccessLog(c.UserContext(), id, page.After, page.Limit+1)
-	if err != nil {
-		return err
-	}
-	return c.JSON(web.NewPage(rows, page.Limit, func(v LogView) uuid.UUID { return v.ID }))
-}
-
-func (h handler) listAll(c *fiber.Ctx) error {
-	page, err := web.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	rows, err := h.s.ListAll(c.UserContext(), page.After, page.Limit+1)
-	if err != nil {
-		return err
-	}
-	return c.JSON(web.NewPage(rows, page.Limit, func(v AdminView) uuid.UUID { return v.ID }))
-}
-
-func (h handler) revokeAny(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "token")
-	if err != nil {
-		return err
-	}
-	if err := h.s.RevokeAny(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
+func viewID(v View) uuid.UUID       { return v.ID }
+func logID(v LogView) uuid.UUID     { return v.ID }
+func adminID(v AdminView) uuid.UUID { return v.ID }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/atelier-hq/atelier/rbac"
 )
 
 type accessKind int
@@ -23,7 +25,7 @@ const (
 // Access is what a route requires of its caller. The zero value is refused by the router.
 type Access struct {
 	kind accessKind
-	perm string
+	perm rbac.Action
 }
 
 // Public is a route anyone may call, unauthenticated.
@@ -32,15 +34,15 @@ func Public() Access { return Access{kind: accessPublic} }
 // AuthOnly is a route any authenticated caller may call; the service decides the rest.
 func AuthOnly() Access { return Access{kind: accessAuthenticated} }
 
-// Perm is a route that needs the permission (an `object_type:action`), checked by the service
-// on the object the route addresses.
-func Perm(action string) Access { return Access{kind: accessPermission, perm: action} }
+// Perm is a route that needs the action, checked by the service on the object the route
+// addresses. The router refuses an action rbac does not define: no role could hold it.
+func Perm(action rbac.Action) Access { return Access{kind: accessPermission, perm: action} }
 
 // IsPublic reports whether the route needs no credentials.
 func (a Access) IsPublic() bool { return a.kind == accessPublic }
 
-// Permission is the declared permission, or "" for public / authenticated-only routes.
-func (a Access) Permission() string { return a.perm }
+// Permission is the declared action, or "" for public / authenticated-only routes.
+func (a Access) Permission() rbac.Action { return a.perm }
 
 // String renders the requirement for the OpenAPI document and logs.
 func (a Access) String() string {
@@ -50,7 +52,7 @@ func (a Access) String() string {
 	case accessAuthenticated:
 		return "authenticated"
 	case accessPermission:
-		return a.perm
+		return string(a.Permission())
 	default:
 		return "unset"
 	}
@@ -104,11 +106,14 @@ func (r *Router) LimitBodies(l BodyLimits) *Router {
 
 var paramPattern = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)`)
 
-// Handle registers a route. A route without a declared access requirement is a programming error
-// and panics at start, so it can never be served.
+// Handle registers a route. A route without a declared access requirement, or one requiring an
+// action no role can hold, is a programming error and panics at start, so it can never be served.
 func (r *Router) Handle(rt Route) {
 	if rt.Access.kind == accessUnset {
 		panic(fmt.Sprintf("web: route %s %s declares no access requirement", rt.Method, rt.Path))
+	}
+	if rt.Access.kind == accessPermission && !rt.Access.Permission().Known() {
+		panic(fmt.Sprintf("web: route %s %s requires %q, an action rbac does not define", rt.Method, rt.Path, rt.Access.Permission()))
 	}
 	if rt.Handler == nil {
 		panic(fmt.Sprintf("web: route %s %s has no handler", rt.Method, rt.Path))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/web"
+	"github.com/atelier-hq/atelier/rbac"
 )
 
 func TestRouter_refusesRouteWithoutAccessRequirement(t *testing.T) {
@@ -26,6 +27,23 @@ func TestRouter_refusesRouteWithoutAccessRequirement(t *testing.T) {
 	r.Handle(web.Route{Method: "GET", Path: "/x", Handler: func(c *fiber.Ctx) error { return nil }})
 }
 
+// A typo in a literal action converts silently to rbac.Action; the router still refuses it at
+// start, since no role could ever hold it.
+func TestRouter_refusesAnActionRbacDoesNotDefine(t *testing.T) {
+	r := web.NewRouter(fiber.New().Group("/api"), "/api", func(c *fiber.Ctx) error { return c.Next() })
+	ok := func(c *fiber.Ctx) error { return nil }
+	r.Handle(web.Route{Method: "GET", Path: "/known", Access: web.Perm(rbac.BoardRead), Handler: ok})
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a route requiring an unknown action was registered")
+		}
+		if n := len(r.Routes()); n != 1 {
+			t.Fatalf("%d routes registered, want only the known one", n)
+		}
+	}()
+	r.Handle(web.Route{Method: "GET", Path: "/typo", Access: web.Perm("board:raed"), Handler: ok})
+}
+
 func TestRouter_nonPublicRoutesRunAuthenticationFirst(t *testing.T) {
 	f := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(discardLogger())})
 	deny := func(c *fiber.Ctx) error { return apierr.Unauthorized() }
@@ -33,7 +51,7 @@ func TestRouter_nonPublicRoutesRunAuthenticationFirst(t *testing.T) {
 	ok := func(c *fiber.Ctx) error { return c.SendString("reached") }
 	r.Handle(web.Route{Method: "GET", Path: "/open", Access: web.Public(), Handler: ok})
 	r.Handle(web.Route{Method: "GET", Path: "/auth", Access: web.AuthOnly(), Handler: ok})
-	r.Handle(web.Route{Method: "GET", Path: "/perm", Access: web.Perm("user:read"), Handler: ok})
+	r.Handle(web.Route{Method: "GET", Path: "/perm", Access: web.Perm(rbac.UserRead), Handler: ok})
 	cases := []struct {
 		path string
 		want int
@@ -55,7 +73,7 @@ func TestOpenAPI_documentsEveryRouteWithItsPermission(t *testing.T) {
 	type body struct {
 		Name string `json:"name"`
 	}
-	r.Handle(web.Route{Method: "GET", Path: "/things/:id", Access: web.Perm("thing:read"), Response: body{}, Handler: h})
+	r.Handle(web.Route{Method: "GET", Path: "/things/:id", Access: web.Perm(rbac.ImageRead), Response: body{}, Handler: h})
 	r.Handle(web.Route{Method: "POST", Path: "/things", Access: web.AuthOnly(), Request: body{}, Status: 201, Handler: h})
 	r.Handle(web.Route{Method: "GET", Path: "/open", Access: web.Public(), Handler: h})
 	spec, err := web.OpenAPI("t", "1", r)
@@ -63,7 +81,7 @@ func TestOpenAPI_documentsEveryRouteWithItsPermission(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"GET /api/v1/things/{id}": "thing:read",
+		"GET /api/v1/things/{id}": "image:read",
 		"POST /api/v1/things":     "authenticated",
 		"GET /api/v1/open":        "public",
 	}

@@ -121,10 +121,6 @@ type UpdateInput struct {
 	Graph       json.RawMessage `json:"graph"`
 }
 
-func (in UpdateInput) empty() bool {
-	return in.Name == nil && in.Description == nil && in.Tags == nil && in.Shared == nil && in.Graph == nil
-}
-
 // Filter narrows a listing.
 type Filter struct {
 	Category string // "", user, shared or default

@@ -33,29 +33,30 @@ type TagList struct {
 // when shared, everyone for system workflows) is decided in the service.
 func Mount(r *web.Router, s *Service) {
 	h := handler{s: s}
-	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/workflows", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/workflows", Access: web.Perm(rbac.WorkflowRead), Tag: "workflows",
 		Summary: "Workflows of a workspace the caller can read (?category=user|shared|default, ?tag=, ?q=)",
 		Query:   ListQuery{}, Response: web.Page[Summary]{}, Errors: []int{404}, Handler: h.list})
-	r.Handle(web.Route{Method: "POST", Path: "/workspaces/:ws/workflows", Access: web.Perm(string(rbac.WorkflowCreate)), Tag: "workflows",
+	r.Handle(web.Route{Method: "POST", Path: "/workspaces/:ws/workflows", Access: web.Perm(rbac.WorkflowCreate), Tag: "workflows",
 		Summary: "Save a workflow (the caller owns it); the graph is validated", Request: CreateInput{}, Response: View{},
-		Status: 201, Errors: []int{403, 404, 413}, Handler: h.create})
-	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/workflows/counts", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+		Status: 201, Errors: []int{403, 404, 413}, Handler: web.CreateUnder(web.Param("ws"), s.Create)})
+	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/workflows/counts", Access: web.Perm(rbac.WorkflowRead), Tag: "workflows",
 		Summary: "How many workflows of each category the caller can read", Response: Counts{}, Errors: []int{404},
-		Handler: h.counts})
-	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/workflows/tags", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+		Handler: web.Get(web.Param("ws"), s.Counts)})
+	r.Handle(web.Route{Method: "GET", Path: "/workspaces/:ws/workflows/tags", Access: web.Perm(rbac.WorkflowRead), Tag: "workflows",
 		Summary: "Tags of the workflows the caller can read, with counts (?category=)", Query: TagsQuery{},
 		Response: TagList{}, Errors: []int{404}, Handler: h.tags})
-	r.Handle(web.Route{Method: "GET", Path: "/workflows/:id", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+	r.Handle(web.Route{Method: "GET", Path: "/workflows/:id", Access: web.Perm(rbac.WorkflowRead), Tag: "workflows",
 		Summary:  "A workflow with its graph (owner, admins; readers of its workspace if shared; everyone if system)",
-		Response: View{}, Errors: []int{404}, Handler: h.get})
-	r.Handle(web.Route{Method: "PATCH", Path: "/workflows/:id", Access: web.Perm(string(rbac.WorkflowUpdate)), Tag: "workflows",
+		Response: View{}, Errors: []int{404}, Handler: web.Get(web.ID("id", "workflow"), s.Get)})
+	r.Handle(web.Route{Method: "PATCH", Path: "/workflows/:id", Access: web.Perm(rbac.WorkflowUpdate), Tag: "workflows",
 		Summary: "Change, share or unshare a workflow (owner or admin)", Request: UpdateInput{}, Response: View{},
-		Errors: []int{403, 404, 413}, Handler: h.update})
-	r.Handle(web.Route{Method: "DELETE", Path: "/workflows/:id", Access: web.Perm(string(rbac.WorkflowDelete)), Tag: "workflows",
-		Summary: "Delete a workflow (owner or admin)", Status: 204, Errors: []int{403, 404}, Handler: h.delete})
-	r.Handle(web.Route{Method: "GET", Path: "/workflows/:id/thumbnail", Access: web.Perm(string(rbac.WorkflowRead)), Tag: "workflows",
+		Errors: []int{403, 404, 413}, Handler: web.Update(web.ID("id", "workflow"), s.Update)})
+	r.Handle(web.Route{Method: "DELETE", Path: "/workflows/:id", Access: web.Perm(rbac.WorkflowDelete), Tag: "workflows",
+		Summary: "Delete a workflow (owner or admin)", Status: 204, Errors: []int{403, 404},
+		Handler: web.Delete(web.ID("id", "workflow"), s.Delete)})
+	r.Handle(web.Route{Method: "GET", Path: "/workflows/:id/thumbnail", Access: web.Perm(rbac.WorkflowRead), Tag: "workflows",
 		Summary: "A workflow's thumbnail (read-checked exactly like the workflow)", Errors: []int{404}, Handler: h.thumbnail})
-	r.Handle(web.Route{Method: "PUT", Path: "/workflows/:id/thumbnail", Access: web.Perm(string(rbac.WorkflowUpdate)), Tag: "workflows",
+	r.Handle(web.Route{Method: "PUT", Path: "/workflows/:id/thumbnail", Access: web.Perm(rbac.WorkflowUpdate), Tag: "workflows",
 		Summary: "Set a workflow's thumbnail (multipart field file; owner or admin)", Request: ThumbnailForm{}, Status: 204,
 		Errors: []int{403, 404, 411, 413}, Upload: true, Handler: h.putThumbnail})
 	r.Handle(web.Route{Method: "GET", Path: "/workflow-node-types", Access: web.AuthOnly(), Tag: "workflows",
@@ -78,74 +79,12 @@ func (h handler) list(c *fiber.Ctx) error {
 	return c.JSON(web.NewPage(rows, page.Limit, func(v Summary) uuid.UUID { return v.ID }))
 }
 
-func (h handler) create(c *fiber.Ctx) error {
-	var in CreateInput
-	if err := web.Decode(c, &in); err != nil {
-		return err
-	}
-	v, err := h.s.Create(c.UserContext(), c.Params("ws"), in)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(v)
-}
-
-func (h handler) counts(c *fiber.Ctx) error {
-	v, err := h.s.Counts(c.UserContext(), c.Params("ws"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
-}
-
 func (h handler) tags(c *fiber.Ctx) error {
 	v, err := h.s.Tags(c.UserContext(), c.Params("ws"), c.Query("category"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(TagList{Items: v})
-}
-
-func (h handler) get(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "workflow")
-	if err != nil {
-		return err
-	}
-	v, err := h.s.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
-}
-
-func (h handler) update(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "workflow")
-	if err != nil {
-		return err
-	}
-	var in UpdateInput
-	if err := web.Decode(c, &in); err != nil {
-		return err
-	}
-	if in.empty() {
-		return apierr.Invalid("body", "nothing to change")
-	}
-	v, err := h.s.Update(c.UserContext(), id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
-}
-
-func (h handler) delete(c *fiber.Ctx) error {
-	id, err := web.ParamUUID(c, "id", "workflow")
-	if err != nil {
-		return err
-	}
-	if err := h.s.Delete(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (h handler) thumbnail(c *fiber.Ctx) error {
