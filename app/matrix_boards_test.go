@@ -220,6 +220,25 @@ func init() {
 		return matrixMint(t, w, w.token(who), "read").secret
 	}
 
+	// A published board as anonymous readers see it (SPEC §6): its name, and never its members,
+	// its owner or generation metadata; lacksEmail on the rows rules out every e-mail address.
+	publicBoardHas := func(*testing.T, *world, actor) []string { return []string{`"name"`} }
+	publicBoardLacks := func(t *testing.T, w *world, _ actor) []string {
+		k := bdKitOf(t, w)
+		return []string{k.owner.ID.String(), k.owner.Email, `"owner_id"`, `"user_id"`, `"members"`, `"metadata"`, `"my_role"`}
+	}
+	// noMembers: a board read by a workspace member who is not a board member shows no
+	// membership (view members: ❌ for "any workspace member").
+	noMembers := func(*testing.T, *world, actor) []string { return []string{`"members"`, `"user_id"`} }
+	// membersHiddenFromReaders: the refusal to list members names none of them.
+	membersHiddenFromReaders := func(t *testing.T, w *world, who actor) []string {
+		switch who {
+		case tenantAdmin, wsAdmin, parentAdmin, auditor:
+			return nil
+		}
+		return []string{`"user_id"`, bdKitOf(t, w).owner.ID.String()}
+	}
+
 	registerRows(
 		// Listing and creating boards in a workspace.
 		matrixRow{route: "GET " + api + "/workspaces/:ws/boards", name: "msa/suit", path: fixed(api + "/workspaces/msa~suit/boards"),
@@ -237,9 +256,9 @@ func init() {
 		matrixRow{route: "GET " + api + "/boards/:id", name: "private, not a member", path: once("private", private, board),
 			want: onSuit(ok, ok, notFound, notFound)},
 		matrixRow{route: "GET " + api + "/boards/:id", name: "shared, not a member", path: once("shared", shared, board),
-			want: onSuit(ok, ok, ok, notFound)},
+			want: onSuit(ok, ok, ok, notFound), lacks: noMembers, lacksEmail: true},
 		matrixRow{route: "GET " + api + "/boards/:id", name: "public, not a member", path: once("public", public, board),
-			want: onSuit(ok, ok, ok, notFound)},
+			want: onSuit(ok, ok, ok, notFound), lacks: noMembers, lacksEmail: true},
 		matrixRow{route: "GET " + api + "/boards/:id", name: "private and published (no read right for the signed-in)",
 			path: once("private published", bdSpec{published: true}, board), want: onSuit(ok, ok, notFound, notFound)},
 		matrixRow{route: "GET " + api + "/boards/:id", name: "private, the actor is its viewer", path: fresh(asViewer, board),
@@ -309,7 +328,7 @@ func init() {
 		matrixRow{route: "GET " + api + "/boards/:id/members", name: "private, the actor is its viewer", path: fresh(asViewer, sub("/members")),
 			want: allOfA(ok)},
 		matrixRow{route: "GET " + api + "/boards/:id/members", name: "shared, not a member", path: once("shared", shared, sub("/members")),
-			want: onSuit(ok, ok, forbidden, notFound)},
+			want: onSuit(ok, ok, forbidden, notFound), lacks: membersHiddenFromReaders},
 		matrixRow{route: "GET " + api + "/boards/:id/members", name: "private, not a member", path: once("private", private, sub("/members")),
 			want: onSuit(ok, ok, notFound, notFound)},
 		matrixRow{route: "POST " + api + "/boards/:id/members", name: "a viewer, the actor is its editor", path: fresh(asEditor, sub("/members")),
@@ -397,16 +416,16 @@ func init() {
 		matrixRow{route: "GET " + api + "/public/boards/:id", name: "published",
 			path: once("published", bdSpec{visibility: "shared", published: true, files: true}, func(_ *bdKit, b bdBoard, _ actor) string {
 				return api + "/public/boards/" + b.ID.String()
-			}), want: publicOnly(ok)},
+			}), want: publicOnly(ok), has: publicBoardHas, lacks: publicBoardLacks, lacksEmail: true},
 		matrixRow{route: "GET " + api + "/public/boards/:id", name: "private and published",
 			path: once("private published", bdSpec{published: true}, func(_ *bdKit, b bdBoard, _ actor) string {
 				return api + "/public/boards/" + b.ID.String()
-			}), want: publicOnly(ok)},
+			}), want: publicOnly(ok), has: publicBoardHas, lacks: publicBoardLacks, lacksEmail: true},
 		matrixRow{route: "GET " + api + "/public/boards/:id", name: "public but not published",
 			path: once("public", public, func(_ *bdKit, b bdBoard, _ actor) string { return api + "/public/boards/" + b.ID.String() }),
 			want: publicOnly(notFound)},
 		matrixRow{route: "GET " + api + "/public/boards/:id/images/:image_id/file", name: "published",
-			path: publicFile(true, "/file", false), want: publicOnly(ok)},
+			path: publicFile(true, "/file", false), want: publicOnly(ok), lacksEmail: true},
 		matrixRow{route: "GET " + api + "/public/boards/:id/images/:image_id/file", name: "not published",
 			path: publicFile(false, "/file", false), want: publicOnly(notFound)},
 		matrixRow{route: "GET " + api + "/public/boards/:id/images/:image_id/file", name: "published, an image of another board",

@@ -17,6 +17,21 @@ func init() {
 	adminOnly := func(ok, okOther int) map[actor]int {
 		return expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized, tenantAdmin: ok, otherTenant: okOther})
 	}
+	// usersOfA: the tenant's admins and auditors read its users (the target's e-mail among them);
+	// nobody else sees a user of tenant A other than themselves, not even in a refusal.
+	readsUsers := func(who actor) bool { return who == tenantAdmin || who == auditor }
+	usersOfA := func(_ *testing.T, w *world, who actor) []string {
+		if readsUsers(who) {
+			return []string{w.target.Email}
+		}
+		return nil
+	}
+	usersOfAHidden := func(_ *testing.T, w *world, who actor) []string {
+		if readsUsers(who) {
+			return nil
+		}
+		return []string{w.target.Email, w.a.Admin.Email}
+	}
 	registerRows(
 		matrixRow{route: "GET /healthz", path: fixed("/healthz"), want: all200},
 		matrixRow{route: "GET /readyz", path: fixed("/readyz"), want: all200},
@@ -58,7 +73,8 @@ func init() {
 			want: signedIn(http.StatusNoContent)},
 		matrixRow{route: "GET /api/v1/me", path: fixed("/api/v1/me"), want: signedIn(http.StatusOK)},
 		matrixRow{route: "GET /api/v1/users", path: fixed("/api/v1/users"),
-			want: expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized, tenantAdmin: http.StatusOK, auditor: http.StatusOK, otherTenant: http.StatusOK})},
+			want: expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized, tenantAdmin: http.StatusOK, auditor: http.StatusOK, otherTenant: http.StatusOK}),
+			has:  usersOfA, lacks: usersOfAHidden},
 		matrixRow{route: "POST /api/v1/users", path: fixed("/api/v1/users"),
 			body: func(t *testing.T, w *world, _ actor) any {
 				return map[string]string{"email": w.unique() + "@example.test", "password": apptest.Password, "role": "viewer"}
@@ -66,7 +82,8 @@ func init() {
 			want: adminOnly(http.StatusCreated, http.StatusCreated)},
 		matrixRow{route: "GET /api/v1/users/:id", name: "another user of tenant A",
 			path: func(t *testing.T, w *world, _ actor) string { return "/api/v1/users/" + w.target.ID.String() },
-			want: expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized, tenantAdmin: http.StatusOK, auditor: http.StatusOK, otherTenant: http.StatusNotFound})},
+			want: expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized, tenantAdmin: http.StatusOK, auditor: http.StatusOK, otherTenant: http.StatusNotFound}),
+			has:  usersOfA, lacks: usersOfAHidden},
 		matrixRow{route: "GET /api/v1/users/:id", name: "oneself",
 			path: func(t *testing.T, w *world, who actor) string {
 				if who == anonymous {

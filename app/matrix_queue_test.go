@@ -52,8 +52,28 @@ func init() {
 		return func(*testing.T, *world, actor) any { return map[string]string{"scope": s} }
 	}
 
+	// fieldValuesFor: an item's field_values (they name the owner's input image) are shown to
+	// the owner and admins only; everyone else gets null and the hidden marker (SPEC §8).
+	fieldValuesFor := func(shown bool) func(*testing.T, *world, actor) []string {
+		return func(t *testing.T, w *world, who actor) []string {
+			img := qKitOf(t, w).img.String()
+			admin := who == tenantAdmin || who == wsAdmin || who == parentAdmin
+			switch {
+			case admin == shown:
+				return []string{img}
+			case !admin && shown:
+				return []string{`"hidden":true`}
+			}
+			return nil
+		}
+	}
 	registerRows(
-		matrixRow{route: "GET /api/v1/workspaces/:ws/queue", path: inSuit(""), want: by(ok, ok, ok, ok, notFound)},
+		matrixRow{route: "GET /api/v1/workspaces/:ws/queue", name: "an item of the owner's",
+			path: func(t *testing.T, w *world, who actor) string {
+				qKitOf(t, w).cachedItem(t)
+				return inSuit("")(t, w, who)
+			},
+			want: by(ok, ok, ok, ok, notFound), has: fieldValuesFor(true), lacks: fieldValuesFor(false)},
 		matrixRow{route: "GET /api/v1/workspaces/:ws/queue", name: "bad cursor", path: inSuit("?cursor=%%%"),
 			want: expect(http.StatusBadRequest, map[actor]int{anonymous: unauth})},
 		matrixRow{route: "POST /api/v1/workspaces/:ws/queue", path: inSuit(""), body: enqueue,
@@ -62,7 +82,8 @@ func init() {
 			want: by(ok, ok, ok, ok, notFound)},
 		matrixRow{route: "POST /api/v1/workspaces/:ws/queue/cancel", name: "all", path: inSuit("/cancel"), body: scope("all"),
 			want: by(ok, forbidden, forbidden, forbidden, notFound)},
-		matrixRow{route: "GET /api/v1/queue/:id", path: cachedItem, want: by(ok, ok, ok, ok, notFound)},
+		matrixRow{route: "GET /api/v1/queue/:id", path: cachedItem, want: by(ok, ok, ok, ok, notFound),
+			has: fieldValuesFor(true), lacks: fieldValuesFor(false)},
 		matrixRow{route: "GET /api/v1/queue/:id", name: "malformed id is not found", path: fixed(api + "/queue/not-a-uuid"),
 			want: expect(notFound, map[actor]int{anonymous: unauth})},
 		matrixRow{route: "POST /api/v1/queue/:id/cancel", name: "someone else's", path: item("/cancel", false),

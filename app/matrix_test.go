@@ -64,6 +64,57 @@ type matrixRow struct {
 	do func(t *testing.T, w *world, who actor, path, token string) apptest.Response
 	// want is the expected status for every actor.
 	want map[actor]int
+	// has and lacks are what the body must and must not contain for the actor (PocketBase's
+	// ExpectedContent / NotExpectedContent): a leak can sit in a body whose status is right.
+	// has is checked only on a 2xx answer with the expected status; lacks on every answer. nil,
+	// or nothing for an actor, checks nothing. Every body is also checked for the identity of a
+	// tenant the actor is not in (foreignTenant).
+	has, lacks func(t *testing.T, w *world, who actor) []string
+	// lacksEmail: the body must hold no e-mail address at all.
+	lacksEmail bool
+}
+
+// emailRE finds an e-mail address (the fixtures' are user@slug.test).
+var emailRE = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+
+// checkBody applies the row's body expectations to one cell's answer.
+func checkBody(t *testing.T, w *world, r matrixRow, who actor, status int, cell string, resp apptest.Response) {
+	t.Helper()
+	body := string(resp.Body)
+	if r.has != nil && resp.Status == status && status < 300 {
+		for _, want := range r.has(t, w, who) {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: body lacks %q (%s)", cell, want, truncate(resp.Body))
+			}
+		}
+	}
+	lacks := foreignTenant(w, who)
+	if r.lacks != nil {
+		lacks = append(lacks, r.lacks(t, w, who)...)
+	}
+	for _, leak := range lacks {
+		if leak != "" && strings.Contains(body, leak) {
+			t.Errorf("%s: LEAK: body contains %q (%s)", cell, leak, truncate(resp.Body))
+		}
+	}
+	if r.lacksEmail {
+		if m := emailRE.FindString(body); m != "" {
+			t.Errorf("%s: LEAK: body contains the e-mail address %q (%s)", cell, m, truncate(resp.Body))
+		}
+	}
+}
+
+// foreignTenant is what identifies a tenant the actor is not in: its slug, which its name and
+// every fixture e-mail of its users contain. No answer may carry it.
+func foreignTenant(w *world, who actor) []string {
+	switch who {
+	case otherTenant:
+		return []string{w.a.Slug}
+	case anonymous:
+		return []string{w.a.Slug, w.b.Slug}
+	default:
+		return []string{w.b.Slug}
+	}
 }
 
 var (
@@ -271,9 +322,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				} else {
 					resp = w.env.Do(method, path, token, body)
 				}
+				cell := fmt.Sprintf("%s %s as %s", method, path, who)
 				if resp.Status != want {
-					t.Errorf("%s %s as %s: %d, want %d (%s)", method, path, who, resp.Status, want, truncate(resp.Body))
+					t.Errorf("%s: %d, want %d (%s)", cell, resp.Status, want, truncate(resp.Body))
 				}
+				checkBody(t, w, r, who, want, cell, resp)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -48,7 +49,19 @@ func init() {
 			body:  func(*testing.T, *world, actor) any { return map[string]any{"name": "child"} },
 			token: patOf("read", "write"),
 			want:  expect(http.StatusForbidden, map[actor]int{anonymous: http.StatusUnauthorized})},
-		matrixRow{route: "GET /api/v1/me/tokens", path: fixed("/api/v1/me/tokens"), want: signedIn(http.StatusOK)},
+		// Listings show a token's metadata and never its secret or stored hash.
+		matrixRow{route: "GET /api/v1/me/tokens", name: "lists the actor's own, without secrets",
+			path: func(t *testing.T, w *world, who actor) string {
+				if who != anonymous {
+					remember(w, "me", who, matrixMint(t, w, w.token(who)))
+				}
+				return "/api/v1/me/tokens"
+			},
+			want: signedIn(http.StatusOK),
+			has:  tokenMetadata,
+			lacks: func(_ *testing.T, w *world, who actor) []string {
+				return append(tokenSecrets(recalled(w, "me", who)), w.target.ID.String())
+			}},
 		matrixRow{route: "DELETE /api/v1/me/tokens/:id", name: "own token",
 			path: func(t *testing.T, w *world, who actor) string { return "/api/v1/me/tokens/" + ownToken(t, w, who) },
 			want: signedIn(http.StatusNoContent)},
@@ -65,7 +78,20 @@ func init() {
 				return "/api/v1/me/tokens/" + targetsToken(t, w, who) + "/access-log"
 			},
 			want: signedIn(http.StatusNotFound)},
-		matrixRow{route: "GET /api/v1/admin/tokens", path: fixed("/api/v1/admin/tokens"), want: tokenReaders},
+		matrixRow{route: "GET /api/v1/admin/tokens", name: "a token of tenant A, without its secret",
+			path: func(t *testing.T, w *world, who actor) string {
+				remember(w, "admin", who, matrixMint(t, w, w.target.Token))
+				return "/api/v1/admin/tokens"
+			},
+			want: tokenReaders,
+			has:  tokenMetadata,
+			lacks: func(_ *testing.T, w *world, who actor) []string {
+				tok := recalled(w, "admin", who)
+				if who == tenantAdmin || who == auditor {
+					return tokenSecrets(tok)
+				}
+				return append(tokenSecrets(tok), tok.id.String())
+			}},
 		matrixRow{route: "GET /api/v1/admin/tokens", name: "with the actor's read token",
 			path: fixed("/api/v1/admin/tokens"), token: patOf("read"), want: tokenReaders},
 		matrixRow{route: "DELETE /api/v1/admin/tokens/:id", name: "a token of tenant A",
@@ -113,4 +139,41 @@ func matrixMint(t *testing.T, w *world, session string, scopes ...string) matrix
 	}
 	r.JSON(t, &c)
 	return matrixToken{id: c.ID, secret: c.Token}
+}
+
+// A row's path mints a token per cell and its body checks look it up again.
+var (
+	rememberedMu sync.Mutex
+	remembered   = map[rememberedKey]matrixToken{}
+)
+
+type rememberedKey struct {
+	w   *world
+	row string
+	who actor
+}
+
+func remember(w *world, row string, who actor, tok matrixToken) {
+	rememberedMu.Lock()
+	defer rememberedMu.Unlock()
+	remembered[rememberedKey{w, row, who}] = tok
+}
+
+func recalled(w *world, row string, who actor) matrixToken {
+	rememberedMu.Lock()
+	defer rememberedMu.Unlock()
+	return remembered[rememberedKey{w, row, who}]
+}
+
+// tokenMetadata is what a listing of tokens shows: each one's visible prefix. (The listing is
+// paged oldest first, so the token a cell just minted may be on a later page.)
+func tokenMetadata(*testing.T, *world, actor) []string { return []string{`"prefix"`} }
+
+// tokenSecrets is what no listing may show of a token: its secret and anything named a hash.
+func tokenSecrets(tok matrixToken) []string {
+	out := []string{"hash", "secret"}
+	if tok.secret != "" {
+		out = append(out, tok.secret)
+	}
+	return out
 }

@@ -137,46 +137,87 @@ func (e *env) taskState(t *testing.T, id string) asynq.TaskState {
 	return info.State
 }
 
-// drained waits until the queue holds no task that could still run (pending, active, scheduled,
-// retrying): once it holds, a duplicate run can no longer show up.
-func (e *env) drained(t *testing.T) {
+// settled stops the worker, which waits for its running tasks and for asynq's bookkeeping of
+// their outcome (done, retried, archived), and then checks that the queue holds nothing that
+// could still run: a duplicate is then either a second run already counted or a task left here.
+// No polling: after Shutdown the queue no longer changes under the test.
+func (e *env) settled(t *testing.T, w *Worker) {
 	t.Helper()
+	w.Shutdown()
 	insp := asynq.NewInspector(e.b.ConnOpt())
 	defer insp.Close()
-	eventually(t, 10*time.Second, "the queue to drain", func() bool {
-		q, err := insp.GetQueueInfo(e.queue)
-		if errors.Is(err, asynq.ErrQueueNotFound) {
-			return true
-		}
-		if err != nil {
-			t.Fatalf("inspect queue %s: %v", e.queue, err)
-		}
-		return q.Pending+q.Active+q.Scheduled+q.Retry+q.Aggregating == 0
-	})
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	q, err := insp.GetQueueInfo(e.queue)
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("inspect queue %s: %v", e.queue, err)
+	}
+	if n := q.Pending + q.Active + q.Scheduled + q.Retry + q.Aggregating; n != 0 {
+		t.Fatalf("queue %s still holds %d tasks that could run (%+v)", e.queue, n, q)
 	}
 }
+
+// receive waits for a value the test's handler sends. The bound only keeps a broken worker
+// from hanging the test; nothing is asserted about how long it took.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitBound):
+		t.Fatalf("no %s within %s", what, waitBound)
+		panic("unreachable")
+	}
+}
+
+// waitBound is how long a test waits for an event before it declares the code broken.
+const waitBound = 10 * time.Second
 
 // syncBuffer is a log sink that test goroutines may read while workers write.
 type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+	// wrote is closed (and replaced) at every write, to wake waitRecords.
+	wrote chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.wrote != nil {
+		close(s.wrote)
+		s.wrote = nil
+	}
 	return s.buf.Write(p)
+}
+
+// written returns a channel closed at the next write.
+func (s *syncBuffer) written() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.wrote == nil {
+		s.wrote = make(chan struct{})
+	}
+	return s.wrote
+}
+
+// waitRecords waits until n records with message msg have been logged and returns them. It
+// wakes on each write instead of polling.
+func (s *syncBuffer) waitRecords(t *testing.T, msg string, n int) []map[string]any {
+	t.Helper()
+	timeout := time.After(waitBound)
+	for {
+		next := s.written() // taken before reading, so a write in between is not missed
+		if recs := s.records(t, msg); len(recs) >= n {
+			return recs
+		}
+		select {
+		case <-next:
+		case <-timeout:
+			t.Fatalf("%q logged fewer than %d times within %s", msg, n, waitBound)
+		}
+	}
 }
 
 func (s *syncBuffer) String() string {

@@ -43,25 +43,41 @@ func NewScheduler(b *Broker, log *slog.Logger) *Scheduler {
 
 // Register adds p to the schedule.
 func (s *Scheduler) Register(p Periodic) error {
+	e, err := entryOf(p)
+	if err != nil {
+		return err
+	}
+	if _, err := s.s.Register(e.spec, e.task, e.opts...); err != nil {
+		return fmt.Errorf("periodic %s %q: %w", e.task.Type(), p.Cron, err)
+	}
+	s.log.Info("periodic task registered", slog.String("task_type", e.task.Type()),
+		slog.String("cron", p.Cron), slog.String("schedule", e.spec))
+	return nil
+}
+
+// entry is what a Periodic becomes in asynq's scheduler: at every tick of spec it enqueues task
+// with opts. Tests fire ticks with it without waiting for the wall clock.
+type entry struct {
+	spec string
+	task *asynq.Task
+	opts []asynq.Option
+}
+
+func entryOf(p Periodic) (entry, error) {
 	if p.Task == nil {
-		return fmt.Errorf("periodic %q: nil Task", p.Cron)
+		return entry{}, fmt.Errorf("periodic %q: nil Task", p.Cron)
 	}
 	spec := alignEvery(p.Cron)
 	schedule, err := cron.ParseStandard(spec)
 	if err != nil {
-		return fmt.Errorf("periodic %q: %w", p.Cron, err)
+		return entry{}, fmt.Errorf("periodic %q: %w", p.Cron, err)
 	}
 	t, err := p.Task()
 	if err != nil {
-		return fmt.Errorf("periodic %q: build task: %w", p.Cron, err)
+		return entry{}, fmt.Errorf("periodic %q: build task: %w", p.Cron, err)
 	}
 	opts := append(dedupeOpts(shortestPeriod(schedule)), p.Opts...)
-	if _, err := s.s.Register(spec, t, opts...); err != nil {
-		return fmt.Errorf("periodic %s %q: %w", t.Type(), p.Cron, err)
-	}
-	s.log.Info("periodic task registered", slog.String("task_type", t.Type()),
-		slog.String("cron", p.Cron), slog.String("schedule", spec))
-	return nil
+	return entry{spec: spec, task: t, opts: opts}, nil
 }
 
 // Start begins ticking in the background. It does not block.

@@ -122,7 +122,7 @@ func TestWorker_failedTaskIsArchivedWithoutRetry(t *testing.T) {
 			t.Parallel()
 			forEachBroker(t, func(t *testing.T, e *env) {
 				var attempts atomic.Int32
-				e.startWorker(t, func(w *Worker) {
+				w := e.startWorker(t, func(w *Worker) {
 					w.HandleFunc(tc.task.Type(), func(ctx context.Context, task *asynq.Task) error {
 						attempts.Add(1)
 						return tc.handler(ctx, task)
@@ -133,9 +133,13 @@ func TestWorker_failedTaskIsArchivedWithoutRetry(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				eventually(t, 10*time.Second, "task archived", func() bool {
-					return e.taskState(t, info.ID) == asynq.TaskStateArchived
-				})
+				// The failure is logged before asynq archives the task; stopping the worker
+				// waits for that bookkeeping, after which the state no longer changes.
+				e.logs.waitRecords(t, "task failed", 1)
+				w.Shutdown()
+				if st := e.taskState(t, info.ID); st != asynq.TaskStateArchived {
+					t.Fatalf("task state = %v, want archived", st)
+				}
 				if n := attempts.Load(); n != 1 {
 					t.Fatalf("attempts = %d, want 1", n)
 				}
@@ -156,7 +160,7 @@ func TestWorker_routesExactTypeOnly(t *testing.T) {
 	t.Parallel()
 	forEachBroker(t, func(t *testing.T, e *env) {
 		var wrong atomic.Int32
-		e.startWorker(t, func(w *Worker) {
+		w := e.startWorker(t, func(w *Worker) {
 			w.HandleFunc("test:purge", func(context.Context, *asynq.Task) error {
 				wrong.Add(1)
 				return nil
@@ -167,9 +171,11 @@ func TestWorker_routesExactTypeOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "unhandled task archived", func() bool {
-			return e.taskState(t, info.ID) == asynq.TaskStateArchived
-		})
+		e.logs.waitRecords(t, "task failed", 1)
+		w.Shutdown()
+		if st := e.taskState(t, info.ID); st != asynq.TaskStateArchived {
+			t.Fatalf("task state = %v, want archived", st)
+		}
 		if n := wrong.Load(); n != 0 {
 			t.Fatalf("handler of test:purge ran %d times for test:purge_all", n)
 		}
@@ -201,14 +207,16 @@ func TestClient_sameIdempotencyKeyRunsOnce(t *testing.T) {
 					t.Fatalf("second Enqueue = %v, %v; want nil info and no error", second, err)
 				}
 				var runs atomic.Int32
-				e.startWorker(t, func(w *Worker) {
+				ran := make(chan struct{}, 2)
+				w := e.startWorker(t, func(w *Worker) {
 					w.HandleFunc("test:export", func(context.Context, *asynq.Task) error {
 						runs.Add(1)
+						ran <- struct{}{}
 						return nil
 					})
 				})
-				eventually(t, 10*time.Second, "task run", func() bool { return runs.Load() > 0 })
-				e.drained(t) // nothing left that could run a second time
+				receive(t, ran, "run")
+				e.settled(t, w) // nothing left that could run a second time
 				if n := runs.Load(); n != 1 {
 					t.Fatalf("runs = %d, want 1", n)
 				}

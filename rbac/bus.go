@@ -25,9 +25,15 @@ func (b *RedisBus) Publish(ctx context.Context, tenantID uuid.UUID) error {
 	return b.rdb.Publish(ctx, ChangedChannel, tenantID.String()).Err()
 }
 
+// Forgetter drops a tenant's loaded policy; *Enforcer is one (tests wrap it to learn when a
+// change arrived).
+type Forgetter interface {
+	Forget(tenantID uuid.UUID)
+}
+
 // Listen drops the tenant's loaded policy from e whenever any process announces a change, until
 // ctx ends. It returns once the subscription is live, so a caller can rely on it at once.
-func (b *RedisBus) Listen(ctx context.Context, e *Enforcer, log *slog.Logger) error {
+func (b *RedisBus) Listen(ctx context.Context, e Forgetter, log *slog.Logger) error {
 	sub := b.rdb.Subscribe(ctx, ChangedChannel)
 	if _, err := sub.Receive(ctx); err != nil {
 		_ = sub.Close()
