@@ -44,13 +44,13 @@ type Service struct {
 	authz      Authorizer
 	workspaces Workspaces
 	images     Images
-	decide     decision.Gate
+	guard      decision.Gate
 	store      store
 }
 
 // NewService wires the service; SetImages completes it once the images module exists.
 func NewService(db *tenancy.DB, authz Authorizer, ws Workspaces, auditor rbac.Auditor) *Service {
-	return &Service{db: db, authz: authz, workspaces: ws, decide: decision.NewGate(authz, auditor, "board")}
+	return &Service{db: db, authz: authz, workspaces: ws, guard: decision.NewGate(authz, auditor, "board")}
 }
 
 // SetImages connects the images module (which itself depends on boards).
@@ -73,7 +73,7 @@ func (s *Service) Load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (Access, 
 		return Access{}, err
 	}
 	if !a.Can(OpRead) {
-		s.decide.Deny(ctx, "board:read", id, "not a member and the board is "+a.Board.Visibility)
+		s.guard.Deny(ctx, "board:read", id, "not a member and the board is "+a.Board.Visibility)
 		return Access{}, apierr.NotFound("board")
 	}
 	return a, nil
@@ -152,7 +152,7 @@ func (s *Service) Create(ctx context.Context, wsRef string, in CreateInput) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	if err := s.decide.Authorize(ctx, rbac.BoardCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.BoardCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
 		return View{}, err
 	}
 	p, _ := tenancy.PrincipalFrom(ctx)
@@ -175,7 +175,7 @@ func (s *Service) Create(ctx context.Context, wsRef string, in CreateInput) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	s.decide.Allow(ctx, "board:create", b.ID, map[string]any{"workspace_id": ws.ID.String()})
+	s.guard.Allow(ctx, "board:create", b.ID, map[string]any{"workspace_id": ws.ID.String()})
 	return b.view(RoleOwner), nil
 }
 
@@ -258,13 +258,13 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 			return err
 		}
 		if (in.Name != nil || in.Description != nil) && !a.Can(OpEditBoard) {
-			return s.decide.Forbid(ctx, "board:update", id, "only owners and editors edit a board")
+			return s.guard.Forbid(ctx, "board:update", id, "only owners and editors edit a board")
 		}
 		if (in.Visibility != nil || in.Published != nil) && !a.Can(OpPublish) {
-			return s.decide.Forbid(ctx, "board:publish", id, "only the owner sets visibility and publication")
+			return s.guard.Forbid(ctx, "board:publish", id, "only the owner sets visibility and publication")
 		}
 		if in.OwnerID != nil && !a.Can(OpOwn) {
-			return s.decide.Forbid(ctx, "board:admin", id, "only the owner transfers ownership")
+			return s.guard.Forbid(ctx, "board:admin", id, "only the owner transfers ownership")
 		}
 		fields := map[string]any{"updated_at": gorm.Expr("CURRENT_TIMESTAMP")}
 		if in.Name != nil {
@@ -300,7 +300,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	s.decide.Allow(ctx, "board:update", id, map[string]any{"changed": changedFields(in)})
+	s.guard.Allow(ctx, "board:update", id, map[string]any{"changed": changedFields(in)})
 	return out.view(role), nil
 }
 
@@ -317,7 +317,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID, deleteImages bool) e
 			return err
 		}
 		if !a.Can(OpDelete) {
-			return s.decide.Forbid(ctx, "board:delete", id, "only the owner deletes a board")
+			return s.guard.Forbid(ctx, "board:delete", id, "only the owner deletes a board")
 		}
 		if s.images != nil {
 			if after, err = s.images.BoardDeleted(ctx, tx, id, deleteImages); err != nil {
@@ -332,7 +332,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID, deleteImages bool) e
 	if after != nil {
 		after()
 	}
-	s.decide.Allow(ctx, "board:delete", id, map[string]any{"images_deleted": deleteImages})
+	s.guard.Allow(ctx, "board:delete", id, map[string]any{"images_deleted": deleteImages})
 	return nil
 }
 
@@ -357,7 +357,7 @@ func (s *Service) Move(ctx context.Context, id uuid.UUID, wsRef string) (View, e
 			return err
 		}
 		if !a.Relation.Admin || !destAdmin {
-			return s.decide.Forbid(ctx, "board:move", id, "moving a board needs admin rights on both workspaces")
+			return s.guard.Forbid(ctx, "board:move", id, "moving a board needs admin rights on both workspaces")
 		}
 		if err := tx.Model(&Board{}).Where("id = ?", id).Update("workspace_id", dest.ID).Error; err != nil {
 			return err
@@ -373,7 +373,7 @@ func (s *Service) Move(ctx context.Context, id uuid.UUID, wsRef string) (View, e
 	if err != nil {
 		return View{}, err
 	}
-	s.decide.Allow(ctx, "board:move", id, map[string]any{"workspace_id": dest.ID.String()})
+	s.guard.Allow(ctx, "board:move", id, map[string]any{"workspace_id": dest.ID.String()})
 	return out.view(""), nil
 }
 
@@ -386,7 +386,7 @@ func (s *Service) Members(ctx context.Context, id, after uuid.UUID, limit int) (
 			return err
 		}
 		if !a.Can(OpViewMembers) {
-			return s.decide.Forbid(ctx, "board:members", id, "only members see the members")
+			return s.guard.Forbid(ctx, "board:members", id, "only members see the members")
 		}
 		rows, err = s.store.members(tx, id, after, limit)
 		return err
@@ -413,7 +413,7 @@ func (s *Service) AddMember(ctx context.Context, id uuid.UUID, in AddMemberInput
 			return err
 		}
 		if !a.Can(OpManageMembers) || !MayAddMember(a.Relation, in.Role) {
-			return s.decide.Forbid(ctx, "board:members", id, "may not add a member with role "+in.Role)
+			return s.guard.Forbid(ctx, "board:members", id, "may not add a member with role "+in.Role)
 		}
 		err = tx.Create(&m).Error
 		switch {
@@ -427,7 +427,7 @@ func (s *Service) AddMember(ctx context.Context, id uuid.UUID, in AddMemberInput
 	if err != nil {
 		return MemberView{}, err
 	}
-	s.decide.Allow(ctx, "board:members", id, map[string]any{"added": in.UserID.String(), "role": in.Role})
+	s.guard.Allow(ctx, "board:members", id, map[string]any{"added": in.UserID.String(), "role": in.Role})
 	return MemberView{UserID: m.UserID, Role: m.Role, CreatedAt: m.CreatedAt}, nil
 }
 
@@ -444,7 +444,7 @@ func (s *Service) ChangeRole(ctx context.Context, id, userID uuid.UUID, role str
 		}
 		// Whether someone is a member is not for those who may not see the members to probe.
 		if !a.Relation.managesMembers() {
-			return s.decide.Forbid(ctx, "board:members", id, "only the owner changes roles")
+			return s.guard.Forbid(ctx, "board:members", id, "only the owner changes roles")
 		}
 		current, err := s.store.role(tx, id, userID)
 		if err != nil {
@@ -454,7 +454,7 @@ func (s *Service) ChangeRole(ctx context.Context, id, userID uuid.UUID, role str
 			return apierr.NotFound("member")
 		}
 		if !MayChangeRole(a.Relation, current, role) {
-			return s.decide.Forbid(ctx, "board:members", id, "may not change this member's role")
+			return s.guard.Forbid(ctx, "board:members", id, "may not change this member's role")
 		}
 		if err := tx.Model(&Member{}).Where("board_id = ? AND user_id = ?", id, userID).Update("role", role).Error; err != nil {
 			return err
@@ -464,7 +464,7 @@ func (s *Service) ChangeRole(ctx context.Context, id, userID uuid.UUID, role str
 	if err != nil {
 		return MemberView{}, err
 	}
-	s.decide.Allow(ctx, "board:members", id, map[string]any{"user": userID.String(), "role": role})
+	s.guard.Allow(ctx, "board:members", id, map[string]any{"user": userID.String(), "role": role})
 	return MemberView{UserID: m.UserID, Role: m.Role, CreatedAt: m.CreatedAt}, nil
 }
 
@@ -480,7 +480,7 @@ func (s *Service) RemoveMember(ctx context.Context, id, userID uuid.UUID) error 
 		}
 		// Whether someone is a member is not for those who may not see the members to probe.
 		if !a.Can(OpManageMembers) {
-			return s.decide.Forbid(ctx, "board:members", id, "may not remove members")
+			return s.guard.Forbid(ctx, "board:members", id, "may not remove members")
 		}
 		current, err := s.store.role(tx, id, userID)
 		if err != nil {
@@ -490,14 +490,14 @@ func (s *Service) RemoveMember(ctx context.Context, id, userID uuid.UUID) error 
 			return apierr.NotFound("member")
 		}
 		if !MayRemoveMember(a.Relation, current) {
-			return s.decide.Forbid(ctx, "board:members", id, "may not remove this member")
+			return s.guard.Forbid(ctx, "board:members", id, "may not remove this member")
 		}
 		return tx.Where("board_id = ? AND user_id = ?", id, userID).Delete(&Member{}).Error
 	})
 	if err != nil {
 		return err
 	}
-	s.decide.Allow(ctx, "board:members", id, map[string]any{"removed": userID.String()})
+	s.guard.Allow(ctx, "board:members", id, map[string]any{"removed": userID.String()})
 	return nil
 }
 
