@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -43,13 +44,13 @@ type Service struct {
 	authz      Authorizer
 	workspaces Workspaces
 	images     Images
-	auditor    rbac.Auditor
+	guard      decision.Gate
 	store      store
 }
 
 // NewService wires the service; SetImages completes it once the images module exists.
 func NewService(db *tenancy.DB, authz Authorizer, ws Workspaces, auditor rbac.Auditor) *Service {
-	return &Service{db: db, authz: authz, workspaces: ws, auditor: auditor}
+	return &Service{db: db, authz: authz, workspaces: ws, guard: decision.NewGate(authz, auditor, "board")}
 }
 
 // SetImages connects the images module (which itself depends on boards).
@@ -72,7 +73,7 @@ func (s *Service) Load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (Access, 
 		return Access{}, err
 	}
 	if !a.Can(OpRead) {
-		s.deny(ctx, "board:read", id, "not a member and the board is "+a.Board.Visibility)
+		s.guard.Deny(ctx, "board:read", id, "not a member and the board is "+a.Board.Visibility)
 		return Access{}, apierr.NotFound("board")
 	}
 	return a, nil
@@ -151,7 +152,7 @@ func (s *Service) Create(ctx context.Context, wsRef string, in CreateInput) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	if err := s.authorize(ctx, rbac.BoardCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.BoardCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
 		return View{}, err
 	}
 	p, _ := tenancy.PrincipalFrom(ctx)
@@ -174,7 +175,7 @@ func (s *Service) Create(ctx context.Context, wsRef string, in CreateInput) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	s.allow(ctx, "board:create", b.ID, map[string]any{"workspace_id": ws.ID.String()})
+	s.guard.Allow(ctx, "board:create", b.ID, map[string]any{"workspace_id": ws.ID.String()})
 	return b.view(RoleOwner), nil
 }
 
@@ -246,7 +247,7 @@ func (s *Service) Mine(ctx context.Context, after uuid.UUID, limit int) ([]View,
 // Update renames or describes (owner, editor) and sets visibility, publication or the owner
 // (owner only).
 func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (View, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return View{}, err
 	}
 	var out Board
@@ -257,13 +258,13 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 			return err
 		}
 		if (in.Name != nil || in.Description != nil) && !a.Can(OpEditBoard) {
-			return s.forbid(ctx, "board:update", id, "only owners and editors edit a board")
+			return s.guard.Forbid(ctx, "board:update", id, "only owners and editors edit a board")
 		}
 		if (in.Visibility != nil || in.Published != nil) && !a.Can(OpPublish) {
-			return s.forbid(ctx, "board:publish", id, "only the owner sets visibility and publication")
+			return s.guard.Forbid(ctx, "board:publish", id, "only the owner sets visibility and publication")
 		}
 		if in.OwnerID != nil && !a.Can(OpOwn) {
-			return s.forbid(ctx, "board:admin", id, "only the owner transfers ownership")
+			return s.guard.Forbid(ctx, "board:admin", id, "only the owner transfers ownership")
 		}
 		fields := map[string]any{"updated_at": gorm.Expr("CURRENT_TIMESTAMP")}
 		if in.Name != nil {
@@ -299,14 +300,14 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	s.allow(ctx, "board:update", id, map[string]any{"changed": changedFields(in)})
+	s.guard.Allow(ctx, "board:update", id, map[string]any{"changed": changedFields(in)})
 	return out.view(role), nil
 }
 
 // Delete removes a board (owner). Its images become their owners' uncategorised images, or are
 // deleted with it when deleteImages is set — in the same transaction.
 func (s *Service) Delete(ctx context.Context, id uuid.UUID, deleteImages bool) error {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return err
 	}
 	var after func()
@@ -316,7 +317,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID, deleteImages bool) e
 			return err
 		}
 		if !a.Can(OpDelete) {
-			return s.forbid(ctx, "board:delete", id, "only the owner deletes a board")
+			return s.guard.Forbid(ctx, "board:delete", id, "only the owner deletes a board")
 		}
 		if s.images != nil {
 			if after, err = s.images.BoardDeleted(ctx, tx, id, deleteImages); err != nil {
@@ -331,13 +332,13 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID, deleteImages bool) e
 	if after != nil {
 		after()
 	}
-	s.allow(ctx, "board:delete", id, map[string]any{"images_deleted": deleteImages})
+	s.guard.Allow(ctx, "board:delete", id, map[string]any{"images_deleted": deleteImages})
 	return nil
 }
 
 // Move puts the board (and its images) in another workspace: admins of both ends only.
 func (s *Service) Move(ctx context.Context, id uuid.UUID, wsRef string) (View, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return View{}, err
 	}
 	dest, err := s.workspaces.Resolve(ctx, wsRef)
@@ -356,7 +357,7 @@ func (s *Service) Move(ctx context.Context, id uuid.UUID, wsRef string) (View, e
 			return err
 		}
 		if !a.Relation.Admin || !destAdmin {
-			return s.forbid(ctx, "board:move", id, "moving a board needs admin rights on both workspaces")
+			return s.guard.Forbid(ctx, "board:move", id, "moving a board needs admin rights on both workspaces")
 		}
 		if err := tx.Model(&Board{}).Where("id = ?", id).Update("workspace_id", dest.ID).Error; err != nil {
 			return err
@@ -372,7 +373,7 @@ func (s *Service) Move(ctx context.Context, id uuid.UUID, wsRef string) (View, e
 	if err != nil {
 		return View{}, err
 	}
-	s.allow(ctx, "board:move", id, map[string]any{"workspace_id": dest.ID.String()})
+	s.guard.Allow(ctx, "board:move", id, map[string]any{"workspace_id": dest.ID.String()})
 	return out.view(""), nil
 }
 
@@ -385,7 +386,7 @@ func (s *Service) Members(ctx context.Context, id, after uuid.UUID, limit int) (
 			return err
 		}
 		if !a.Can(OpViewMembers) {
-			return s.forbid(ctx, "board:members", id, "only members see the members")
+			return s.guard.Forbid(ctx, "board:members", id, "only members see the members")
 		}
 		rows, err = s.store.members(tx, id, after, limit)
 		return err
@@ -402,7 +403,7 @@ func (s *Service) Members(ctx context.Context, id, after uuid.UUID, limit int) (
 
 // AddMember adds a user of the tenant: owners any role, editors viewers and editors.
 func (s *Service) AddMember(ctx context.Context, id uuid.UUID, in AddMemberInput) (MemberView, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return MemberView{}, err
 	}
 	m := Member{BoardID: id, UserID: in.UserID, Role: in.Role}
@@ -412,7 +413,7 @@ func (s *Service) AddMember(ctx context.Context, id uuid.UUID, in AddMemberInput
 			return err
 		}
 		if !a.Can(OpManageMembers) || !MayAddMember(a.Relation, in.Role) {
-			return s.forbid(ctx, "board:members", id, "may not add a member with role "+in.Role)
+			return s.guard.Forbid(ctx, "board:members", id, "may not add a member with role "+in.Role)
 		}
 		err = tx.Create(&m).Error
 		switch {
@@ -426,13 +427,13 @@ func (s *Service) AddMember(ctx context.Context, id uuid.UUID, in AddMemberInput
 	if err != nil {
 		return MemberView{}, err
 	}
-	s.allow(ctx, "board:members", id, map[string]any{"added": in.UserID.String(), "role": in.Role})
+	s.guard.Allow(ctx, "board:members", id, map[string]any{"added": in.UserID.String(), "role": in.Role})
 	return MemberView{UserID: m.UserID, Role: m.Role, CreatedAt: m.CreatedAt}, nil
 }
 
 // ChangeRole changes a member's role (owner only; never to or from owner).
 func (s *Service) ChangeRole(ctx context.Context, id, userID uuid.UUID, role string) (MemberView, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return MemberView{}, err
 	}
 	var m Member
@@ -443,7 +444,7 @@ func (s *Service) ChangeRole(ctx context.Context, id, userID uuid.UUID, role str
 		}
 		// Whether someone is a member is not for those who may not see the members to probe.
 		if !a.Relation.managesMembers() {
-			return s.forbid(ctx, "board:members", id, "only the owner changes roles")
+			return s.guard.Forbid(ctx, "board:members", id, "only the owner changes roles")
 		}
 		current, err := s.store.role(tx, id, userID)
 		if err != nil {
@@ -453,7 +454,7 @@ func (s *Service) ChangeRole(ctx context.Context, id, userID uuid.UUID, role str
 			return apierr.NotFound("member")
 		}
 		if !MayChangeRole(a.Relation, current, role) {
-			return s.forbid(ctx, "board:members", id, "may not change this member's role")
+			return s.guard.Forbid(ctx, "board:members", id, "may not change this member's role")
 		}
 		if err := tx.Model(&Member{}).Where("board_id = ? AND user_id = ?", id, userID).Update("role", role).Error; err != nil {
 			return err
@@ -463,13 +464,13 @@ func (s *Service) ChangeRole(ctx context.Context, id, userID uuid.UUID, role str
 	if err != nil {
 		return MemberView{}, err
 	}
-	s.allow(ctx, "board:members", id, map[string]any{"user": userID.String(), "role": role})
+	s.guard.Allow(ctx, "board:members", id, map[string]any{"user": userID.String(), "role": role})
 	return MemberView{UserID: m.UserID, Role: m.Role, CreatedAt: m.CreatedAt}, nil
 }
 
 // RemoveMember removes a member: owners anyone but the owner, editors viewers only.
 func (s *Service) RemoveMember(ctx context.Context, id, userID uuid.UUID) error {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return err
 	}
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
@@ -479,7 +480,7 @@ func (s *Service) RemoveMember(ctx context.Context, id, userID uuid.UUID) error 
 		}
 		// Whether someone is a member is not for those who may not see the members to probe.
 		if !a.Can(OpManageMembers) {
-			return s.forbid(ctx, "board:members", id, "may not remove members")
+			return s.guard.Forbid(ctx, "board:members", id, "may not remove members")
 		}
 		current, err := s.store.role(tx, id, userID)
 		if err != nil {
@@ -489,14 +490,14 @@ func (s *Service) RemoveMember(ctx context.Context, id, userID uuid.UUID) error 
 			return apierr.NotFound("member")
 		}
 		if !MayRemoveMember(a.Relation, current) {
-			return s.forbid(ctx, "board:members", id, "may not remove this member")
+			return s.guard.Forbid(ctx, "board:members", id, "may not remove this member")
 		}
 		return tx.Where("board_id = ? AND user_id = ?", id, userID).Delete(&Member{}).Error
 	})
 	if err != nil {
 		return err
 	}
-	s.allow(ctx, "board:members", id, map[string]any{"removed": userID.String()})
+	s.guard.Allow(ctx, "board:members", id, map[string]any{"removed": userID.String()})
 	return nil
 }
 
@@ -554,49 +555,11 @@ func changedFields(in UpdateInput) []string {
 	return out
 }
 
-func (s *Service) authorize(ctx context.Context, action rbac.Action, node string) error {
-	err := s.authz.Authorize(ctx, action, node)
-	if errors.Is(err, rbac.ErrDenied) {
-		return apierr.Forbidden("")
-	}
-	return err
-}
-
-// requireWrite refuses changes through a personal access token without the write scope.
-func requireWrite(ctx context.Context) error {
-	if p, ok := tenancy.PrincipalFrom(ctx); ok && !p.HasScope("write") {
-		return apierr.Forbidden("this token may only read")
-	}
-	return nil
-}
-
 // callerOf is the principal of the request; the zero Principal (no user, who holds nothing)
 // when there is none. The routes that reach it are authenticated, so that happens only in tests.
 func callerOf(ctx context.Context) tenancy.Principal {
 	p, _ := tenancy.PrincipalFrom(ctx)
 	return p
-}
-
-func (s *Service) forbid(ctx context.Context, action string, id uuid.UUID, why string) error {
-	s.deny(ctx, action, id, why)
-	return apierr.Forbidden(why)
-}
-
-func (s *Service) deny(ctx context.Context, action string, id uuid.UUID, why string) {
-	s.record(ctx, action, id, false, map[string]any{"rule": why})
-}
-
-func (s *Service) allow(ctx context.Context, action string, id uuid.UUID, reason map[string]any) {
-	s.record(ctx, action, id, true, reason)
-}
-
-func (s *Service) record(ctx context.Context, action string, id uuid.UUID, allowed bool, reason map[string]any) {
-	p, ok := tenancy.PrincipalFrom(ctx)
-	if !ok || s.auditor == nil {
-		return
-	}
-	s.auditor.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: action,
-		Object: "board:" + id.String(), Allowed: allowed, Reason: reason})
 }
 
 // Published finds a published board for the anonymous endpoint: the tenant comes from the public

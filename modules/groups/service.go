@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -39,19 +40,19 @@ type Directory interface {
 type Service struct {
 	db    *tenancy.DB
 	authz Authorizer
-	audit Auditor
+	guard decision.Gate
 	users Directory
 	store store
 }
 
 // NewService wires the service.
 func NewService(db *tenancy.DB, authz Authorizer, audit Auditor, users Directory) *Service {
-	return &Service{db: db, authz: authz, audit: audit, users: users}
+	return &Service{db: db, authz: authz, guard: decision.NewGate(authz, audit, "group"), users: users}
 }
 
 // List pages through the tenant's groups with their member counts (group:read).
 func (s *Service) List(ctx context.Context, after uuid.UUID, limit int) ([]View, error) {
-	if _, err := s.authorize(ctx, rbac.GroupRead); err != nil {
+	if _, err := s.guard.AuthorizeCaller(ctx, rbac.GroupRead, rbac.Root); err != nil {
 		return nil, err
 	}
 	var (
@@ -82,7 +83,7 @@ func (s *Service) List(ctx context.Context, after uuid.UUID, limit int) ([]View,
 
 // Create adds a group (group:manage). Names are unique in the tenant, ignoring case.
 func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
-	p, err := s.authorize(ctx, rbac.GroupManage)
+	_, err := s.guard.AuthorizeCaller(ctx, rbac.GroupManage, rbac.Root)
 	if err != nil {
 		return View{}, err
 	}
@@ -100,13 +101,13 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if err != nil {
 		return View{}, fmt.Errorf("create group: %w", err)
 	}
-	s.record(ctx, p, g.ID, map[string]any{"op": "create", "name": g.Name})
+	s.guard.Allow(ctx, rbac.GroupManage, g.ID, map[string]any{"op": "create", "name": g.Name})
 	return g.view(0), nil
 }
 
 // Get returns a group with its members (group:read).
 func (s *Service) Get(ctx context.Context, id uuid.UUID, page web.Cursor) (Detail, error) {
-	if _, err := s.authorize(ctx, rbac.GroupRead); err != nil {
+	if _, err := s.guard.AuthorizeCaller(ctx, rbac.GroupRead, rbac.Root); err != nil {
 		return Detail{}, err
 	}
 	var (
@@ -152,7 +153,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID, page web.Cursor) (Detai
 // Delete removes a group (group:manage). Its grants and memberships go with it, and so does
 // every right its members held through it, at once.
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	p, err := s.authorize(ctx, rbac.GroupManage)
+	p, err := s.guard.AuthorizeCaller(ctx, rbac.GroupManage, rbac.Root)
 	if err != nil {
 		return err
 	}
@@ -180,7 +181,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 	if err := s.authz.Changed(ctx, p.TenantID); err != nil {
 		return err
 	}
-	s.record(ctx, p, id, map[string]any{"op": "delete", "name": g.Name})
+	s.guard.Allow(ctx, rbac.GroupManage, id, map[string]any{"op": "delete", "name": g.Name})
 	return nil
 }
 
@@ -188,7 +189,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 // roles where it holds them, at once. Nobody can make someone a member of a group that holds
 // more than they hold themselves: that would hand out rights its author does not have.
 func (s *Service) AddMember(ctx context.Context, groupID uuid.UUID, in AddMemberInput) (MemberView, error) {
-	p, err := s.authorize(ctx, rbac.GroupManage)
+	p, err := s.guard.AuthorizeCaller(ctx, rbac.GroupManage, rbac.Root)
 	if err != nil {
 		return MemberView{}, err
 	}
@@ -252,14 +253,14 @@ func (s *Service) AddMember(ctx context.Context, groupID uuid.UUID, in AddMember
 	if err := s.authz.Changed(ctx, p.TenantID); err != nil {
 		return MemberView{}, err
 	}
-	s.record(ctx, p, groupID, map[string]any{"op": "add_member", "user_id": userID.String()})
+	s.guard.Allow(ctx, rbac.GroupManage, groupID, map[string]any{"op": "add_member", "user_id": userID.String()})
 	return MemberView{UserID: userID, DisplayName: name, AddedAt: m.CreatedAt}, nil
 }
 
 // RemoveMember takes a user out of the group (group:manage); what they held through it stops at
 // once.
 func (s *Service) RemoveMember(ctx context.Context, groupID, userID uuid.UUID) error {
-	p, err := s.authorize(ctx, rbac.GroupManage)
+	p, err := s.guard.AuthorizeCaller(ctx, rbac.GroupManage, rbac.Root)
 	if err != nil {
 		return err
 	}
@@ -287,7 +288,7 @@ func (s *Service) RemoveMember(ctx context.Context, groupID, userID uuid.UUID) e
 	if err := s.authz.Changed(ctx, p.TenantID); err != nil {
 		return err
 	}
-	s.record(ctx, p, groupID, map[string]any{"op": "remove_member", "user_id": userID.String()})
+	s.guard.Allow(ctx, rbac.GroupManage, groupID, map[string]any{"op": "remove_member", "user_id": userID.String()})
 	return nil
 }
 
@@ -351,34 +352,9 @@ func (s *Service) withinCeiling(ctx context.Context, p tenancy.Principal, groupI
 		return nil
 	}
 	sort.Strings(missing)
-	s.auditEntry(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(rbac.GroupManage),
-		Object: "group:" + groupID.String(), Allowed: false,
-		Reason: map[string]any{"rule": "a membership cannot give more than its author holds", "missing": missing}})
+	s.guard.Record(ctx, rbac.GroupManage, "group:"+groupID.String(), false,
+		map[string]any{"rule": "a membership cannot give more than its author holds", "missing": missing})
 	return apierr.Forbidden("the group holds permissions you do not hold: " + strings.Join(missing, ", "))
-}
-
-func (s *Service) authorize(ctx context.Context, action rbac.Action) (tenancy.Principal, error) {
-	p, ok := tenancy.PrincipalFrom(ctx)
-	if !ok {
-		return p, apierr.Unauthorized()
-	}
-	err := s.authz.Authorize(ctx, action, rbac.Root)
-	if errors.Is(err, rbac.ErrDenied) {
-		return p, apierr.Forbidden("")
-	}
-	return p, err
-}
-
-// record adds a granted change to the audit log (after its transaction committed).
-func (s *Service) record(ctx context.Context, p tenancy.Principal, groupID uuid.UUID, reason map[string]any) {
-	s.auditEntry(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(rbac.GroupManage),
-		Object: "group:" + groupID.String(), Allowed: true, Reason: reason})
-}
-
-func (s *Service) auditEntry(ctx context.Context, e rbac.AuditEntry) {
-	if s.audit != nil {
-		s.audit.Record(ctx, e)
-	}
 }
 
 // checkName refuses a blank name (NUL bytes never get past web.Decode).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -116,7 +117,7 @@ func (s *Service) BoardImages(ctx context.Context, boardID uuid.UUID, after uuid
 // the board; an image already on another board also needs delete rights there. All images are
 // in the board's workspace. All or nothing.
 func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.UUID) error {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return err
 	}
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
@@ -125,7 +126,7 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 			return err
 		}
 		if !dest.Can(boards.OpAddImages) {
-			return s.forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+			return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 		}
 		all, err := s.loadMany(ctx, tx, ids)
 		if err != nil {
@@ -134,13 +135,13 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 		for _, a := range all {
 			id := a.img.ID
 			if !a.own && !a.admin {
-				return s.forbid(ctx, "image:add_to_board", id, "only the image's owner (or an admin) may put it on a board")
+				return s.guard.Forbid(ctx, "image:add_to_board", id, "only the image's owner (or an admin) may put it on a board")
 			}
 			if a.img.WorkspaceID != dest.Board.WorkspaceID {
 				return apierr.Invalid("image_ids", "image "+id.String()+" is in another workspace")
 			}
 			if a.board != nil && a.board.Board.ID != boardID && !a.mayDelete() {
-				return s.forbid(ctx, "image:move", id, "may not take this image off its board")
+				return s.guard.Forbid(ctx, "image:move", id, "may not take this image off its board")
 			}
 		}
 		return tx.Model(&Image{}).Where("id IN ?", ids).Update("board_id", boardID).Error
@@ -148,14 +149,14 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 	if err != nil {
 		return err
 	}
-	s.record(ctx, "board:add_images", boardID, true, map[string]any{"images": len(ids)})
+	s.guard.Allow(ctx, "board:add_images", boardID, map[string]any{"images": len(ids)})
 	return nil
 }
 
 // RemoveFromBoard takes an image off a board (delete rights there); it becomes its owner's
 // uncategorised image.
 func (s *Service) RemoveFromBoard(ctx context.Context, boardID, imageID uuid.UUID) error {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return err
 	}
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
@@ -167,14 +168,14 @@ func (s *Service) RemoveFromBoard(ctx context.Context, boardID, imageID uuid.UUI
 			return apierr.NotFound("image")
 		}
 		if !a.mayDelete() {
-			return s.forbid(ctx, "board:remove_image", imageID, "may not take this image off the board")
+			return s.guard.Forbid(ctx, "board:remove_image", imageID, "may not take this image off the board")
 		}
 		return tx.Model(&Image{}).Where("id = ?", imageID).Update("board_id", nil).Error
 	})
 	if err != nil {
 		return err
 	}
-	s.record(ctx, "board:remove_image", boardID, true, map[string]any{"image": imageID.String()})
+	s.guard.Allow(ctx, "board:remove_image", boardID, map[string]any{"image": imageID.String()})
 	return nil
 }
 

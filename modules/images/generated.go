@@ -75,7 +75,7 @@ func (s *Service) mayAdd(ctx context.Context, tx *gorm.DB, wsID, boardID uuid.UU
 		return apierr.Invalid("board_id", "the board is in another workspace")
 	}
 	if !b.Can(boards.OpAddImages) {
-		return s.forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+		return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 	}
 	return nil
 }
@@ -167,7 +167,7 @@ func (s *Service) SaveGenerated(ctx context.Context, wsID, boardID uuid.UUID, ge
 		return nil, err
 	}
 	for _, id := range ids {
-		s.record(ctx, "image:create", id, true, map[string]any{"workspace_id": wsID.String(), "generated": true})
+		s.guard.Allow(ctx, "image:create", id, map[string]any{"workspace_id": wsID.String(), "generated": true})
 	}
 	return ids, nil
 }

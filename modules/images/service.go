@@ -17,6 +17,7 @@ import (
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
@@ -56,7 +57,7 @@ type Service struct {
 	workspaces Workspaces
 	storage    Storage
 	limits     Limits
-	auditor    rbac.Auditor
+	guard      decision.Gate
 	jobs       Enqueuer
 	privacy    Privacy
 	gate       *DecodeGate
@@ -65,8 +66,9 @@ type Service struct {
 
 // NewService wires the service.
 func NewService(db *tenancy.DB, authz Authorizer, b Boards, ws Workspaces, st Storage, lim Limits, auditor rbac.Auditor, log *slog.Logger) *Service {
-	return &Service{db: db, authz: authz, boards: b, workspaces: ws, storage: st, limits: lim, auditor: auditor,
-		gate: NewDecodeGate(DefaultDecodeBounds(lim)), log: log}
+	return &Service{db: db, authz: authz, boards: b, workspaces: ws, storage: st, limits: lim,
+		guard: decision.NewGate(authz, auditor, "image"),
+		gate:  NewDecodeGate(DefaultDecodeBounds(lim)), log: log}
 }
 
 // SetDecodeBounds replaces the default bounds on decoding (DECODE_* settings).
@@ -189,7 +191,7 @@ func (s *Service) accessTo(ctx context.Context, tx *gorm.DB, img Image, seen map
 	a.img, a.own = img, img.OwnerID == p.UserID
 	if img.BoardID == nil {
 		if !a.own && !a.sees() {
-			s.record(ctx, "image:read", id, false, map[string]any{"rule": "an uncategorised image is its owner's"})
+			s.guard.Deny(ctx, "image:read", id, "an uncategorised image is its owner's")
 			return access{}, apierr.NotFound("image")
 		}
 		return a, nil
@@ -207,7 +209,7 @@ func (s *Service) accessTo(ctx context.Context, tx *gorm.DB, img Image, seen map
 		}
 	}
 	if !b.Can(boards.OpRead) && !a.sees() {
-		s.record(ctx, "image:read", id, false, map[string]any{"rule": "the image's board is not readable"})
+		s.guard.Deny(ctx, "image:read", id, "the image's board is not readable")
 		return access{}, apierr.NotFound("image")
 	}
 	a.board = &b
@@ -231,7 +233,7 @@ const MaxMetadataBytes = 64 << 10
 // again if the row cannot be written, so a failed upload leaves nothing behind.
 func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, error) {
 	name, data, boardID := up.Name, up.Data, up.BoardID
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return View{}, err
 	}
 	var ws workspaces.Workspace
@@ -240,7 +242,7 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 		if ws, err = s.workspaces.Resolve(ctx, wsRef); err != nil {
 			return View{}, err
 		}
-		if err := s.authorize(ctx, rbac.ImageCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
+		if err := s.guard.Authorize(ctx, rbac.ImageCreate, rbac.WorkspaceNode(ws.ID)); err != nil {
 			return View{}, err
 		}
 	} else if ws, err = s.boardTarget(ctx, wsRef, *boardID); err != nil {
@@ -292,7 +294,7 @@ func (s *Service) Upload(ctx context.Context, wsRef string, up Upload) (View, er
 		s.removeFiles(ctx, p.TenantID, id)
 		return View{}, err
 	}
-	s.record(ctx, "image:create", id, true, map[string]any{"workspace_id": ws.ID.String()})
+	s.guard.Allow(ctx, "image:create", id, map[string]any{"workspace_id": ws.ID.String()})
 	admin, err := s.authz.Allowed(ctx, p.TenantID, p.UserID, rbac.WorkspaceNode(ws.ID), rbac.BoardAdmin)
 	if err != nil {
 		return View{}, err
@@ -330,7 +332,7 @@ func (s *Service) checkBoardAdd(ctx context.Context, tx *gorm.DB, wsID, boardID 
 		return apierr.Invalid("board_id", "the board is in another workspace")
 	}
 	if !b.Can(boards.OpAddImages) {
-		return s.forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+		return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 	}
 	return nil
 }
@@ -364,7 +366,7 @@ func (s *Service) boardTarget(ctx context.Context, wsRef string, boardID uuid.UU
 		case b.Board.WorkspaceID != ws.ID:
 			return apierr.Invalid("board_id", "the board is in another workspace")
 		case !b.Can(boards.OpAddImages):
-			return s.forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+			return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 		}
 		return nil
 	})
@@ -487,7 +489,7 @@ func (s *Service) makeClean(ctx context.Context, img Image) error {
 
 // Patch renames or stars an image (the table's update right).
 func (s *Service) Patch(ctx context.Context, id uuid.UUID, in PatchInput) (View, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return View{}, err
 	}
 	var out access
@@ -497,7 +499,7 @@ func (s *Service) Patch(ctx context.Context, id uuid.UUID, in PatchInput) (View,
 			return err
 		}
 		if !a.mayUpdate() {
-			return s.forbid(ctx, "image:update", id, "may not change this image")
+			return s.guard.Forbid(ctx, "image:update", id, "may not change this image")
 		}
 		fields := map[string]any{"updated_at": gorm.Expr("CURRENT_TIMESTAMP")}
 		if in.Name != nil {
@@ -519,14 +521,14 @@ func (s *Service) Patch(ctx context.Context, id uuid.UUID, in PatchInput) (View,
 	if err != nil {
 		return View{}, err
 	}
-	s.record(ctx, "image:update", id, true, nil)
+	s.guard.Allow(ctx, "image:update", id, nil)
 	return s.view(ctx, out)
 }
 
 // Delete removes the image: the row in a transaction, then its files. A crash between the two
 // leaves an unreachable file, never a row without its file.
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return err
 	}
 	var img Image
@@ -536,7 +538,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 			return err
 		}
 		if !a.mayDelete() {
-			return s.forbid(ctx, "image:delete", id, "may not delete this image")
+			return s.guard.Forbid(ctx, "image:delete", id, "may not delete this image")
 		}
 		img = a.img
 		return tx.Where("id = ?", id).Delete(&Image{}).Error
@@ -545,7 +547,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	s.removeFiles(ctx, img.TenantID, img.ID)
-	s.record(ctx, "image:delete", id, true, nil)
+	s.guard.Allow(ctx, "image:delete", id, nil)
 	return nil
 }
 
@@ -555,33 +557,4 @@ func (s *Service) removeFiles(ctx context.Context, tenantID, id uuid.UUID) {
 			s.log.WarnContext(ctx, "image file left behind", slog.String("key", key), slog.Any("error", err))
 		}
 	}
-}
-
-func (s *Service) authorize(ctx context.Context, action rbac.Action, node string) error {
-	err := s.authz.Authorize(ctx, action, node)
-	if errors.Is(err, rbac.ErrDenied) {
-		return apierr.Forbidden("")
-	}
-	return err
-}
-
-func requireWrite(ctx context.Context) error {
-	if p, ok := tenancy.PrincipalFrom(ctx); ok && !p.HasScope("write") {
-		return apierr.Forbidden("this token may only read")
-	}
-	return nil
-}
-
-func (s *Service) forbid(ctx context.Context, action string, id uuid.UUID, why string) error {
-	s.record(ctx, action, id, false, map[string]any{"rule": why})
-	return apierr.Forbidden(why)
-}
-
-func (s *Service) record(ctx context.Context, action string, id uuid.UUID, allowed bool, reason map[string]any) {
-	p, ok := tenancy.PrincipalFrom(ctx)
-	if !ok || s.auditor == nil {
-		return
-	}
-	s.auditor.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: action,
-		Object: "image:" + id.String(), Allowed: allowed, Reason: reason})
 }

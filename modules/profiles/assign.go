@@ -25,7 +25,7 @@ func (s *Service) Assign(ctx context.Context, ref, typ string, in AssignInput) (
 	if err != nil {
 		return AssignmentView{}, err
 	}
-	if err := s.authorize(ctx, rbac.ProfileManage, at.Node); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.ProfileManage, at.Node); err != nil {
 		return AssignmentView{}, err
 	}
 	if _, ok := Lookup(typ); !ok {
@@ -87,7 +87,7 @@ func (s *Service) Assign(ctx context.Context, ref, typ string, in AssignInput) (
 	if len(replaced) > 0 {
 		reason["replaced_profile_id"] = replaced[0].String()
 	}
-	s.record(ctx, at.Node, reason)
+	s.guard.Record(ctx, rbac.ProfileManage, at.Node, true, reason)
 	return out, nil
 }
 
@@ -98,7 +98,7 @@ func (s *Service) Unassign(ctx context.Context, ref, typ string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, rbac.ProfileManage, at.Node); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.ProfileManage, at.Node); err != nil {
 		return err
 	}
 	if _, ok := Lookup(typ); !ok {
@@ -124,7 +124,7 @@ func (s *Service) Unassign(ctx context.Context, ref, typ string) error {
 			return err
 		}
 	}
-	s.record(ctx, at.Node, map[string]any{"op": "unassign", "type": typ, "profile_id": gone.ProfileID.String(), "path": at.Path})
+	s.guard.Record(ctx, rbac.ProfileManage, at.Node, true, map[string]any{"op": "unassign", "type": typ, "profile_id": gone.ProfileID.String(), "path": at.Path})
 	return nil
 }
 

@@ -24,7 +24,7 @@ func (s *Service) EffectiveAt(ctx context.Context, ref string) (EffectiveView, e
 	// Resolve has decided workspace:read on a workspace (not found when refused); the tenant root
 	// is decided here.
 	if at.Node == rbac.Root {
-		if err := s.authorize(ctx, rbac.WorkspaceRead, at.Node); err != nil {
+		if err := s.guard.Authorize(ctx, rbac.WorkspaceRead, at.Node); err != nil {
 			return EffectiveView{}, err
 		}
 	}

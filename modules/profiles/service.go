@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
@@ -58,13 +59,13 @@ type Service struct {
 	db    *tenancy.DB
 	authz Authorizer
 	ws    Workspaces
-	audit Auditor
+	guard decision.Gate
 	store store
 }
 
 // NewService wires the service. audit may be nil (nothing is recorded).
 func NewService(db *tenancy.DB, authz Authorizer, ws Workspaces, audit Auditor) *Service {
-	return &Service{db: db, authz: authz, ws: ws, audit: audit}
+	return &Service{db: db, authz: authz, ws: ws, guard: decision.NewGate(authz, audit, "profile")}
 }
 
 // Types describes every registered profile type. Any signed-in caller may read it: it is the
@@ -80,7 +81,7 @@ func (s *Service) Types() []TypeView {
 
 // List pages through the tenant's profiles, optionally of one type (profile:read on the root).
 func (s *Service) List(ctx context.Context, typ string, after uuid.UUID, limit int) ([]View, error) {
-	if err := s.authorize(ctx, rbac.ProfileRead, rbac.Root); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.ProfileRead, rbac.Root); err != nil {
 		return nil, err
 	}
 	if _, ok := Lookup(typ); typ != "" && !ok {
@@ -105,7 +106,7 @@ func (s *Service) List(ctx context.Context, typ string, after uuid.UUID, limit i
 // Create adds a profile owned by the caller (profile:manage on the root). Settings are checked
 // against the type and stored normalised; nothing is written when they fail.
 func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
-	if err := s.authorize(ctx, rbac.ProfileManage, rbac.Root); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.ProfileManage, rbac.Root); err != nil {
 		return View{}, err
 	}
 	t, ok := Lookup(in.Type)
@@ -140,7 +141,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	s.record(ctx, "profile:"+id.String(), map[string]any{"op": "create", "type": t.Name, "name": name})
+	s.guard.Allow(ctx, rbac.ProfileManage, id, map[string]any{"op": "create", "type": t.Name, "name": name})
 	return row.view(), nil
 }
 
@@ -211,7 +212,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 		}
 	}
 	slices.Sort(changed)
-	s.record(ctx, "profile:"+id.String(), map[string]any{"op": "update", "type": row.Type, "fields": changed})
+	s.guard.Allow(ctx, rbac.ProfileManage, id, map[string]any{"op": "update", "type": row.Type, "fields": changed})
 	return row.view(), nil
 }
 
@@ -244,7 +245,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		}
 	}
 	slices.Sort(nodes)
-	s.record(ctx, "profile:"+id.String(), map[string]any{"op": "delete", "type": row.Type, "name": row.Name,
+	s.guard.Allow(ctx, rbac.ProfileManage, id, map[string]any{"op": "delete", "type": row.Type, "name": row.Name,
 		"unassigned_from": nodes})
 	return nil
 }
@@ -290,16 +291,6 @@ func (s *Service) validate(ctx context.Context, tx *gorm.DB, t Type, raw json.Ra
 	return settings, nil
 }
 
-// authorize asks the decision point about a node the caller can see (the tenant root, or a
-// workspace Resolve found), so a refusal is 403.
-func (s *Service) authorize(ctx context.Context, action rbac.Action, node string) error {
-	err := s.authz.Authorize(ctx, action, node)
-	if errors.Is(err, rbac.ErrDenied) {
-		return apierr.Forbidden("")
-	}
-	return err
-}
-
 // refused turns a refusal to manage profile id into 403 when the caller can see the profile
 // (profile:read on the root, and it exists), and 404 otherwise, like a missing id.
 func (s *Service) refused(ctx context.Context, err error, id uuid.UUID) error {
@@ -330,16 +321,6 @@ func (s *Service) refused(ctx context.Context, err error, id uuid.UUID) error {
 func (s *Service) changed(ctx context.Context) error {
 	tenantID, _ := tenancy.TenantFrom(ctx)
 	return s.authz.Changed(ctx, tenantID)
-}
-
-// record audits a granted change, after it committed.
-func (s *Service) record(ctx context.Context, object string, reason map[string]any) {
-	if s.audit == nil {
-		return
-	}
-	p, _ := tenancy.PrincipalFrom(ctx)
-	s.audit.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(rbac.ProfileManage),
-		Object: object, Allowed: true, Reason: reason})
 }
 
 // txEnv answers validation's questions from the tenant transaction.

@@ -83,32 +83,3 @@ func (s *Service) load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (listed, 
 	}
 	return it, st, nil
 }
-
-func (s *Service) authorize(ctx context.Context, action rbac.Action, node string) error {
-	err := s.authz.Authorize(ctx, action, node)
-	if errors.Is(err, rbac.ErrDenied) {
-		return apierr.Forbidden("")
-	}
-	return err
-}
-
-func requireWrite(ctx context.Context) error {
-	if p, ok := tenancy.PrincipalFrom(ctx); ok && !p.HasScope("write") {
-		return apierr.Forbidden("this token may only read")
-	}
-	return nil
-}
-
-func (s *Service) forbid(ctx context.Context, action string, id uuid.UUID, why string) error {
-	s.record(ctx, action, id, false, map[string]any{"rule": why})
-	return apierr.Forbidden(why)
-}
-
-func (s *Service) record(ctx context.Context, action string, id uuid.UUID, allowed bool, reason map[string]any) {
-	p, ok := tenancy.PrincipalFrom(ctx)
-	if !ok || s.auditor == nil {
-		return
-	}
-	s.auditor.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: action,
-		Object: "queue_item:" + id.String(), Allowed: allowed, Reason: reason})
-}

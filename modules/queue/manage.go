@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -18,7 +19,7 @@ func (s *Service) List(ctx context.Context, wsRef string, after uuid.UUID, limit
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, rbac.QueueRead, ws.Node()); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.QueueRead, ws.Node()); err != nil {
 		return nil, err
 	}
 	p, _ := tenancy.PrincipalFrom(ctx)
@@ -72,7 +73,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (View, error) {
 // Cancel cancels a pending or running item: its owner or an admin. A running item stops before
 // its next node.
 func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (View, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return View{}, err
 	}
 	var out listed
@@ -83,7 +84,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (View, error) {
 			return err
 		}
 		if !st.own && !st.admin {
-			return s.forbid(ctx, "queue:update", id, "only the owner or an admin cancels a queue item")
+			return s.guard.Forbid(ctx, "queue:update", id, "only the owner or an admin cancels a queue item")
 		}
 		if finished(it.Status) {
 			return apierr.Conflict("the queue item is already " + it.Status)
@@ -97,7 +98,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	s.record(ctx, "queue:cancel", id, true, nil)
+	s.guard.Allow(ctx, "queue:cancel", id, nil)
 	s.announce(ctx, canceled)
 	return out.view(true), nil
 }
@@ -105,7 +106,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (View, error) {
 // CancelAll cancels the caller's active items in the workspace (scope "mine"), or everyone's
 // (scope "all", admins). Each canceled item gets its event.
 func (s *Service) CancelAll(ctx context.Context, wsRef, scope string) (int, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return 0, err
 	}
 	ws, err := s.workspaces.Resolve(ctx, wsRef)
@@ -118,7 +119,7 @@ func (s *Service) CancelAll(ctx context.Context, wsRef, scope string) (int, erro
 	case "mine":
 		sel = func(q *gorm.DB) *gorm.DB { return q.Where("workspace_id = ? AND owner_id = ?", ws.ID, p.UserID) }
 	case "all":
-		if err := s.authorize(ctx, rbac.QueueUpdate, ws.Node()); err != nil {
+		if err := s.guard.Authorize(ctx, rbac.QueueUpdate, ws.Node()); err != nil {
 			return 0, err
 		}
 		sel = func(q *gorm.DB) *gorm.DB { return q.Where("workspace_id = ?", ws.ID) }
@@ -134,14 +135,14 @@ func (s *Service) CancelAll(ctx context.Context, wsRef, scope string) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	s.record(ctx, "queue:cancel_all", ws.ID, true, map[string]any{"scope": scope, "canceled": len(canceled)})
+	s.guard.Allow(ctx, "queue:cancel_all", ws.ID, map[string]any{"scope": scope, "canceled": len(canceled)})
 	s.announce(ctx, canceled)
 	return len(canceled), nil
 }
 
 // Retry queues a failed or canceled item again: its owner or an admin. It runs as its owner.
 func (s *Service) Retry(ctx context.Context, id uuid.UUID) (View, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return View{}, err
 	}
 	var out listed
@@ -151,7 +152,7 @@ func (s *Service) Retry(ctx context.Context, id uuid.UUID) (View, error) {
 			return err
 		}
 		if !st.own && !st.admin {
-			return s.forbid(ctx, "queue:update", id, "only the owner or an admin retries a queue item")
+			return s.guard.Forbid(ctx, "queue:update", id, "only the owner or an admin retries a queue item")
 		}
 		// A retried item is pending again: it counts against its owner's quota.
 		if err := s.lockUser(tx, it.TenantID, it.OwnerID); err != nil {
@@ -177,7 +178,7 @@ func (s *Service) Retry(ctx context.Context, id uuid.UUID) (View, error) {
 		s.failUnqueued(ctx, out.Item)
 		return View{}, apierr.Unavailable("the job queue", err)
 	}
-	s.record(ctx, "queue:retry", id, true, nil)
+	s.guard.Allow(ctx, "queue:retry", id, nil)
 	s.itemEvent(ctx, out.Item, "")
 	s.countsEvent(ctx, out.TenantID)
 	return out.view(true), nil
@@ -186,7 +187,7 @@ func (s *Service) Retry(ctx context.Context, id uuid.UUID) (View, error) {
 // Delete removes an item: its owner or an admin. A running item stops before its next node and
 // saves nothing.
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return err
 	}
 	var it listed
@@ -198,7 +199,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 			return err
 		}
 		if !st.own && !st.deleteAny {
-			return s.forbid(ctx, "queue:delete", id, "only the owner or an admin deletes a queue item")
+			return s.guard.Forbid(ctx, "queue:delete", id, "only the owner or an admin deletes a queue item")
 		}
 		ok, err := s.store.delete(tx, id)
 		if err == nil && !ok {
@@ -209,7 +210,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	s.record(ctx, "queue:delete", id, true, nil)
+	s.guard.Allow(ctx, "queue:delete", id, nil)
 	active := !finished(it.Status)
 	it.Status = StatusDeleted
 	s.itemEvent(ctx, it.Item, "")

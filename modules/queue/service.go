@@ -17,6 +17,7 @@ import (
 
 	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
@@ -119,7 +120,7 @@ type Service struct {
 	users      Users
 	events     Publisher
 	jobs       Enqueuer
-	auditor    rbac.Auditor
+	guard      decision.Gate
 	cfg        Config
 	log        *slog.Logger
 	now        func() time.Time
@@ -146,8 +147,9 @@ func NewService(db *tenancy.DB, d Deps, cfg Config, log *slog.Logger) *Service {
 		log = slog.Default()
 	}
 	return &Service{db: db, authz: d.Authz, workspaces: d.Workspaces, workflows: d.Workflows, images: d.Images,
-		profiles: d.Profiles, users: d.Users, events: d.Events, jobs: d.Jobs, auditor: d.Auditor,
-		cfg: cfg.withDefaults(), log: log, now: func() time.Time { return time.Now().UTC() }}
+		profiles: d.Profiles, users: d.Users, events: d.Events, jobs: d.Jobs,
+		guard: decision.NewGate(d.Authz, d.Auditor, "queue_item"),
+		cfg:   cfg.withDefaults(), log: log, now: func() time.Time { return time.Now().UTC() }}
 }
 
 // SetTaskQueue sends runs to another asynq queue (tests that share one Redis run their own
@@ -166,14 +168,14 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 // is readable, the caller may add images to the board, and their pending items are under the
 // quota. Any refusal queues nothing.
 func (s *Service) Enqueue(ctx context.Context, wsRef string, in EnqueueInput) (View, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return View{}, err
 	}
 	ws, err := s.workspaces.Resolve(ctx, wsRef)
 	if err != nil {
 		return View{}, err
 	}
-	if err := s.authorize(ctx, rbac.QueueCreate, ws.Node()); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.QueueCreate, ws.Node()); err != nil {
 		return View{}, err
 	}
 	if in.WorkflowID == uuid.Nil {
@@ -247,7 +249,7 @@ func (s *Service) Enqueue(ctx context.Context, wsRef string, in EnqueueInput) (V
 		s.failUnqueued(ctx, out.Item)
 		return View{}, apierr.Unavailable("the job queue", err)
 	}
-	s.record(ctx, "queue:create", id, true, map[string]any{"workspace_id": ws.ID.String(), "workflow_id": spec.ID.String()})
+	s.guard.Allow(ctx, "queue:create", id, map[string]any{"workspace_id": ws.ID.String(), "workflow_id": spec.ID.String()})
 	s.itemEvent(ctx, out.Item, "")
 	s.countsEvent(ctx, p.TenantID)
 	return out.view(true), nil

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -30,17 +31,17 @@ type Auditor interface {
 type Service struct {
 	db    *tenancy.DB
 	authz Authorizer
-	audit Auditor
+	guard decision.Gate
 }
 
 // NewService wires the service.
 func NewService(db *tenancy.DB, authz Authorizer, audit Auditor) *Service {
-	return &Service{db: db, authz: authz, audit: audit}
+	return &Service{db: db, authz: authz, guard: decision.NewGate(authz, audit, "role")}
 }
 
 // List returns every role of the tenant, built-in and custom, by name (role:read).
 func (s *Service) List(ctx context.Context) ([]View, error) {
-	if _, err := s.authorize(ctx, rbac.RoleRead); err != nil {
+	if _, err := s.guard.AuthorizeCaller(ctx, rbac.RoleRead, rbac.Root); err != nil {
 		return nil, err
 	}
 	var rows []rbac.Role
@@ -66,7 +67,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 // not hold on the tenant root themselves: a role is a way to hand permissions out, so it must not
 // be a way to mint new ones.
 func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
-	p, err := s.authorize(ctx, rbac.RoleManage)
+	p, err := s.guard.AuthorizeCaller(ctx, rbac.RoleManage, rbac.Root)
 	if err != nil {
 		return View{}, err
 	}
@@ -94,7 +95,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if err := s.authz.Changed(ctx, p.TenantID); err != nil {
 		return View{}, err
 	}
-	s.record(ctx, p, r, map[string]any{"op": "create", "name": r.Name, "permissions": []string(r.Permissions)})
+	s.guard.Allow(ctx, rbac.RoleManage, r.ID, map[string]any{"op": "create", "name": r.Name, "permissions": []string(r.Permissions)})
 	return viewOf(r), nil
 }
 
@@ -102,7 +103,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 // effect at once for everyone who holds the role, on every node. Built-in roles are refused with
 // a conflict: they are the same in every tenant, whoever asks.
 func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (View, error) {
-	p, err := s.authorize(ctx, rbac.RoleManage)
+	p, err := s.guard.AuthorizeCaller(ctx, rbac.RoleManage, rbac.Root)
 	if err != nil {
 		return View{}, err
 	}
@@ -168,14 +169,14 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 	if in.Description != nil {
 		reason["description"] = after.Description
 	}
-	s.record(ctx, p, after, reason)
+	s.guard.Allow(ctx, rbac.RoleManage, after.ID, reason)
 	return viewOf(after), nil
 }
 
 // Delete removes a custom role that nobody holds (role:manage). A role still granted anywhere is
 // refused with a conflict: revoke its grants first, so that nobody loses access by surprise.
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	p, err := s.authorize(ctx, rbac.RoleManage)
+	p, err := s.guard.AuthorizeCaller(ctx, rbac.RoleManage, rbac.Root)
 	if err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 	if err := s.authz.Changed(ctx, p.TenantID); err != nil {
 		return err
 	}
-	s.record(ctx, p, r, map[string]any{"op": "delete", "name": r.Name, "permissions": []string(r.Permissions)})
+	s.guard.Allow(ctx, rbac.RoleManage, r.ID, map[string]any{"op": "delete", "name": r.Name, "permissions": []string(r.Permissions)})
 	return nil
 }
 
@@ -216,34 +217,9 @@ func (s *Service) withinCeiling(ctx context.Context, p tenancy.Principal, object
 	if len(missing) == 0 {
 		return nil
 	}
-	s.auditEntry(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(rbac.RoleManage),
-		Object: object, Allowed: false,
-		Reason: map[string]any{"rule": "a role cannot carry permissions its author does not hold", "missing": missing}})
+	s.guard.Record(ctx, rbac.RoleManage, object, false,
+		map[string]any{"rule": "a role cannot carry permissions its author does not hold", "missing": missing})
 	return apierr.Forbidden("you cannot give a role permissions you do not hold: " + strings.Join(missing, ", "))
-}
-
-func (s *Service) authorize(ctx context.Context, action rbac.Action) (tenancy.Principal, error) {
-	p, ok := tenancy.PrincipalFrom(ctx)
-	if !ok {
-		return p, apierr.Unauthorized()
-	}
-	err := s.authz.Authorize(ctx, action, rbac.Root)
-	if errors.Is(err, rbac.ErrDenied) {
-		return p, apierr.Forbidden("")
-	}
-	return p, err
-}
-
-// record adds a granted change to the audit log (after its transaction committed).
-func (s *Service) record(ctx context.Context, p tenancy.Principal, r rbac.Role, reason map[string]any) {
-	s.auditEntry(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(rbac.RoleManage),
-		Object: "role:" + r.ID.String(), Allowed: true, Reason: reason})
-}
-
-func (s *Service) auditEntry(ctx context.Context, e rbac.AuditEntry) {
-	if s.audit != nil {
-		s.audit.Record(ctx, e)
-	}
 }
 
 // checkActions names the first unknown action; rbac would refuse it too, but only as a bare error.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/auth"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -67,6 +68,7 @@ type Service struct {
 	authz    Authorizer
 	users    Users
 	audit    Auditor
+	guard    decision.Gate
 	notifier Notifier
 	streams  StreamEnder
 	readLike map[string]bool
@@ -93,7 +95,8 @@ func NewService(db *tenancy.DB, authz Authorizer, u Users, audit Auditor, cfg Co
 	if audit == nil {
 		audit = noAudit{}
 	}
-	return &Service{db: db, authz: authz, users: u, audit: audit, notifier: LogNotifier{Log: log}, cfg: cfg,
+	return &Service{db: db, authz: authz, users: u, audit: audit,
+		guard: decision.NewGate(authz, audit, "token"), notifier: LogNotifier{Log: log}, cfg: cfg,
 		log: log, now: func() time.Time { return time.Now().UTC() }}
 }
 
@@ -320,7 +323,7 @@ func (s *Service) AccessLog(ctx context.Context, id, before uuid.UUID, limit int
 // ListAll pages through every token of the tenant with its owner (token:read: tenant admins
 // and auditors).
 func (s *Service) ListAll(ctx context.Context, after uuid.UUID, limit int) ([]AdminView, error) {
-	if err := s.authorize(ctx, rbac.TokenRead); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.TokenRead, rbac.Root); err != nil {
 		return nil, err
 	}
 	var rows []adminRow
@@ -343,7 +346,7 @@ func (s *Service) ListAll(ctx context.Context, after uuid.UUID, limit int) ([]Ad
 
 // RevokeAny revokes any token of the tenant (token:manage: tenant admins).
 func (s *Service) RevokeAny(ctx context.Context, id uuid.UUID) error {
-	if err := s.authorize(ctx, rbac.TokenManage); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.TokenManage, rbac.Root); err != nil {
 		return err
 	}
 	p, _ := tenancy.PrincipalFrom(ctx)
@@ -372,14 +375,6 @@ func (s *Service) ended(ctx context.Context, tenantID, tokenID uuid.UUID) {
 	if s.streams != nil {
 		s.streams.TokenEnded(ctx, tenantID, tokenID)
 	}
-}
-
-func (s *Service) authorize(ctx context.Context, action rbac.Action) error {
-	err := s.authz.Authorize(ctx, action, rbac.Root)
-	if errors.Is(err, rbac.ErrDenied) {
-		return apierr.Forbidden("")
-	}
-	return err
 }
 
 type noAudit struct{}

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -29,7 +30,7 @@ var errNULDisplayName = apierr.Invalid("display_name", "must not contain NUL cha
 type Service struct {
 	db       *tenancy.DB
 	authz    Authorizer
-	auditor  rbac.Auditor
+	guard    decision.Gate
 	hasher   *Hasher
 	sessions []SessionRevoker
 	streams  StreamEnder
@@ -57,7 +58,7 @@ func (s *Service) SetSessions(r SessionRevoker) { s.sessions = append(s.sessions
 
 // NewService wires the service. The auditor records every granted change.
 func NewService(db *tenancy.DB, authz Authorizer, hasher *Hasher, auditor rbac.Auditor) *Service {
-	return &Service{db: db, authz: authz, hasher: hasher, auditor: auditor}
+	return &Service{db: db, authz: authz, hasher: hasher, guard: decision.NewGate(authz, auditor, "user")}
 }
 
 // CreateTx creates a user inside the caller's tenant transaction and grants the tenant role.
@@ -89,7 +90,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *gorm.DB, in CreateInput) (Us
 
 // Create adds a user to the caller's tenant (tenant admins).
 func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
-	if err := s.authorize(ctx, rbac.UserCreate); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.UserCreate, rbac.Root); err != nil {
 		return View{}, err
 	}
 	var u User
@@ -108,7 +109,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if role == "" {
 		role = "member"
 	}
-	s.record(ctx, rbac.UserCreate, u.ID, map[string]any{"email": u.Email, "role": role})
+	s.guard.Allow(ctx, rbac.UserCreate, u.ID, map[string]any{"email": u.Email, "role": role})
 	return s.withRoles(ctx, u)
 }
 
@@ -116,7 +117,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 // user:read.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (View, error) {
 	if !isSelf(ctx, id) {
-		if err := s.authorize(ctx, rbac.UserRead); err != nil {
+		if err := s.guard.Authorize(ctx, rbac.UserRead, rbac.Root); err != nil {
 			return View{}, err
 		}
 	}
@@ -137,7 +138,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (View, error) {
 
 // List pages through the tenant's users (user:read).
 func (s *Service) List(ctx context.Context, after uuid.UUID, limit int) ([]View, error) {
-	if err := s.authorize(ctx, rbac.UserRead); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.UserRead, rbac.Root); err != nil {
 		return nil, err
 	}
 	var rows []User
@@ -163,7 +164,7 @@ func (s *Service) List(ctx context.Context, after uuid.UUID, limit int) ([]View,
 // Update renames, re-roles or disables a user (tenant admins). An admin cannot disable or demote
 // themselves, so a tenant never loses its last way in by accident.
 func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (View, error) {
-	if err := s.authorize(ctx, rbac.UserUpdate); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.UserUpdate, rbac.Root); err != nil {
 		return View{}, err
 	}
 	if isSelf(ctx, id) && ((in.Disabled != nil && *in.Disabled) || (in.Role != nil && *in.Role != rbac.RoleAdmin)) {
@@ -221,18 +222,8 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 			return View{}, err
 		}
 	}
-	s.record(ctx, rbac.UserUpdate, id, updateReason(fields, in.Role))
+	s.guard.Allow(ctx, rbac.UserUpdate, id, updateReason(fields, in.Role))
 	return s.withRoles(ctx, u)
-}
-
-// record adds a granted change to the audit log (after its transaction committed).
-func (s *Service) record(ctx context.Context, action rbac.Action, userID uuid.UUID, reason map[string]any) {
-	if s.auditor == nil {
-		return
-	}
-	p, _ := tenancy.PrincipalFrom(ctx)
-	s.auditor.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(action),
-		Object: "user:" + userID.String(), Allowed: true, Reason: reason})
 }
 
 // updateReason lists what an update changed.
@@ -313,14 +304,6 @@ func (s *Service) withRoles(ctx context.Context, u User) (View, error) {
 		return View{}, fmt.Errorf("roles of %s: %w", u.ID, err)
 	}
 	return u.view(roles), nil
-}
-
-func (s *Service) authorize(ctx context.Context, action rbac.Action) error {
-	err := s.authz.Authorize(ctx, action, rbac.Root)
-	if errors.Is(err, rbac.ErrDenied) {
-		return apierr.Forbidden("")
-	}
-	return err
 }
 
 func (s *Service) changed(ctx context.Context) error {

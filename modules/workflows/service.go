@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/workflows/graph"
 	"github.com/atelier-hq/atelier/modules/workspaces"
@@ -38,13 +39,13 @@ type Service struct {
 	db         *tenancy.DB
 	authz      Authorizer
 	workspaces Workspaces
-	auditor    rbac.Auditor
+	guard      decision.Gate
 	store      store
 }
 
 // NewService wires the service; auditor may be nil.
 func NewService(db *tenancy.DB, authz Authorizer, ws Workspaces, auditor rbac.Auditor) *Service {
-	return &Service{db: db, authz: authz, workspaces: ws, auditor: auditor}
+	return &Service{db: db, authz: authz, workspaces: ws, guard: decision.NewGate(authz, auditor, "workflow")}
 }
 
 // access is what the caller may do to one workflow. The *Any rights are an admin's: their
@@ -130,7 +131,7 @@ func (s *Service) load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (Workflow
 		return w, a, err
 	}
 	if !a.read {
-		s.record(ctx, "workflow:read", id, false, "private workflow of another user")
+		s.guard.Deny(ctx, "workflow:read", id, "private workflow of another user")
 		return Workflow{}, access{}, apierr.NotFound("workflow")
 	}
 	return w, a, nil
@@ -151,7 +152,7 @@ func (s *Service) Create(ctx context.Context, wsRef string, in CreateInput) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	if err := s.authorize(ctx, rbac.WorkflowCreate, ws.Node()); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.WorkflowCreate, ws.Node()); err != nil {
 		return View{}, err
 	}
 	name, err := cleanText("name", in.Name, true)
@@ -186,7 +187,7 @@ func (s *Service) Create(ctx context.Context, wsRef string, in CreateInput) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	s.record(ctx, "workflow:create", id, true, "")
+	s.guard.Allow(ctx, "workflow:create", id, nil)
 	return w.view(tags), nil
 }
 
@@ -232,7 +233,7 @@ func (s *Service) ForRun(ctx context.Context, id uuid.UUID) (RunSpec, error) {
 // Update changes a workflow: its owner or an admin. The shared tag follows the flag in the same
 // transaction.
 func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (View, error) {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return View{}, err
 	}
 	var out View
@@ -242,7 +243,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 			return err
 		}
 		if !a.update {
-			return s.forbid(ctx, "workflow:update", id, "only the owner or an admin changes a workflow")
+			return s.guard.Forbid(ctx, "workflow:update", id, "only the owner or an admin changes a workflow")
 		}
 		fields, err := updateFields(in, w)
 		if err != nil {
@@ -285,7 +286,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	s.record(ctx, "workflow:update", id, true, "")
+	s.guard.Allow(ctx, "workflow:update", id, nil)
 	return out, nil
 }
 
@@ -324,7 +325,7 @@ func updateFields(in UpdateInput, w Workflow) (map[string]any, error) {
 
 // Delete removes a workflow: its owner or an admin.
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return err
 	}
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
@@ -333,7 +334,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 			return err
 		}
 		if !a.delete {
-			return s.forbid(ctx, "workflow:delete", id, "only the owner or an admin deletes a workflow")
+			return s.guard.Forbid(ctx, "workflow:delete", id, "only the owner or an admin deletes a workflow")
 		}
 		ok, err := s.store.delete(tx, id, owner(ctx, a.deleteAny))
 		if err != nil {
@@ -347,40 +348,6 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	s.record(ctx, "workflow:delete", id, true, "")
+	s.guard.Allow(ctx, "workflow:delete", id, nil)
 	return nil
-}
-
-func (s *Service) authorize(ctx context.Context, action rbac.Action, node string) error {
-	err := s.authz.Authorize(ctx, action, node)
-	if errors.Is(err, rbac.ErrDenied) {
-		return apierr.Forbidden("")
-	}
-	return err
-}
-
-// requireWrite refuses changes through a personal access token without the write scope.
-func requireWrite(ctx context.Context) error {
-	if p, ok := tenancy.PrincipalFrom(ctx); ok && !p.HasScope("write") {
-		return apierr.Forbidden("this token may only read")
-	}
-	return nil
-}
-
-func (s *Service) forbid(ctx context.Context, action string, id uuid.UUID, why string) error {
-	s.record(ctx, action, id, false, why)
-	return apierr.Forbidden(why)
-}
-
-func (s *Service) record(ctx context.Context, action string, id uuid.UUID, allowed bool, why string) {
-	p, ok := tenancy.PrincipalFrom(ctx)
-	if !ok || s.auditor == nil {
-		return
-	}
-	reason := map[string]any{}
-	if why != "" {
-		reason["rule"] = why
-	}
-	s.auditor.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: action,
-		Object: "workflow:" + id.String(), Allowed: allowed, Reason: reason})
 }

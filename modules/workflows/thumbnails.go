@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/images"
 )
 
@@ -38,7 +39,7 @@ func (s *Service) Thumbnail(ctx context.Context, id uuid.UUID) (Thumbnail, error
 // PutThumbnail replaces a workflow's thumbnail (owner or admin). Rights are checked before the
 // image is decoded; the decoding and re-encoding happen outside any transaction.
 func (s *Service) PutThumbnail(ctx context.Context, id uuid.UUID, data []byte) error {
-	if err := requireWrite(ctx); err != nil {
+	if err := decision.RequireWrite(ctx); err != nil {
 		return err
 	}
 	check := func(tx *gorm.DB) (access, error) {
@@ -47,7 +48,7 @@ func (s *Service) PutThumbnail(ctx context.Context, id uuid.UUID, data []byte) e
 			return a, err
 		}
 		if !a.update {
-			return a, s.forbid(ctx, "workflow:update", id, "only the owner or an admin sets the thumbnail")
+			return a, s.guard.Forbid(ctx, "workflow:update", id, "only the owner or an admin sets the thumbnail")
 		}
 		return a, nil
 	}
@@ -82,6 +83,6 @@ func (s *Service) PutThumbnail(ctx context.Context, id uuid.UUID, data []byte) e
 	if err != nil {
 		return err
 	}
-	s.record(ctx, "workflow:update", id, true, "thumbnail")
+	s.guard.Allow(ctx, "workflow:update", id, map[string]any{"rule": "thumbnail"})
 	return nil
 }

@@ -21,7 +21,7 @@ func (s *Service) ListGrants(ctx context.Context, ref string, before uuid.UUID, 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, rbac.GrantRead, node); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.GrantRead, node); err != nil {
 		return nil, err
 	}
 	var rows []rbac.Grant
@@ -53,7 +53,7 @@ func (s *Service) CreateGrant(ctx context.Context, ref string, in GrantInput) (G
 	if err != nil {
 		return GrantView{}, err
 	}
-	if err := s.authorize(ctx, rbac.GrantManage, node); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.GrantManage, node); err != nil {
 		return GrantView{}, err
 	}
 	now := s.now()
@@ -126,7 +126,7 @@ func (s *Service) CreateGrant(ctx context.Context, ref string, in GrantInput) (G
 	if replaced != nil {
 		s.recordExpired(ctx, *replaced)
 	}
-	s.record(ctx, rbac.GrantManage, "grant:"+g.ID.String(), map[string]any{"change": "granted", "node": node,
+	s.guard.Record(ctx, rbac.GrantManage, "grant:"+g.ID.String(), true, map[string]any{"change": "granted", "node": node,
 		"subject": g.Subject(), "role": g.Role, "expires_at": g.ExpiresAt})
 	return grantView(g), nil
 }
@@ -161,7 +161,7 @@ func (s *Service) DeleteGrant(ctx context.Context, ref string, id uuid.UUID) err
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, rbac.GrantManage, node); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.GrantManage, node); err != nil {
 		return err
 	}
 	var g rbac.Grant
@@ -207,7 +207,7 @@ func (s *Service) DeleteGrant(ctx context.Context, ref string, id uuid.UUID) err
 	if err := s.authz.Changed(ctx, p.TenantID); err != nil {
 		return err
 	}
-	s.record(ctx, rbac.GrantManage, "grant:"+g.ID.String(), map[string]any{"change": "revoked", "node": node,
+	s.guard.Record(ctx, rbac.GrantManage, "grant:"+g.ID.String(), true, map[string]any{"change": "revoked", "node": node,
 		"subject": g.Subject(), "role": g.Role})
 	return nil
 }
@@ -228,11 +228,8 @@ func (s *Service) holdsRole(ctx context.Context, p tenancy.Principal, node strin
 	if len(missing) == 0 {
 		return nil
 	}
-	if s.audit != nil {
-		s.audit.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(rbac.GrantManage),
-			Object: node, Allowed: false, Reason: map[string]any{"rule": "the role exceeds the caller's permissions",
-				"role": role.Name, "missing": missing}})
-	}
+	s.guard.Record(ctx, rbac.GrantManage, node, false, map[string]any{"rule": "the role exceeds the caller's permissions",
+		"role": role.Name, "missing": missing})
 	return apierr.Forbidden("you cannot hand out permissions you do not hold here: " + strings.Join(missing, ", "))
 }
 

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -56,6 +57,7 @@ type Service struct {
 	db    *tenancy.DB
 	authz Authorizer
 	audit Auditor
+	guard decision.Gate
 	log   *slog.Logger
 	store store
 	now   func() time.Time
@@ -69,7 +71,8 @@ func NewService(db *tenancy.DB, authz Authorizer, audit Auditor, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{db: db, authz: authz, audit: audit, log: log, now: func() time.Time { return time.Now().UTC() }}
+	return &Service{db: db, authz: authz, audit: audit, guard: decision.NewGate(authz, audit, "workspace"), log: log,
+		now: func() time.Time { return time.Now().UTC() }}
 }
 
 // SetClock replaces the clock (tests of grant expiry). Call it before the service is used.
@@ -248,7 +251,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 		}
 		node = parent.Node()
 	}
-	if err := s.authorize(ctx, rbac.WorkspaceCreate, node); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.WorkspaceCreate, node); err != nil {
 		return View{}, err
 	}
 	id, err := uuid.NewV7()
@@ -293,7 +296,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if err := s.authz.Changed(ctx, p.TenantID); err != nil {
 		return View{}, err
 	}
-	s.record(ctx, rbac.WorkspaceCreate, w.Node(), map[string]any{"path": w.Path, "parent": w.parentNode()})
+	s.guard.Record(ctx, rbac.WorkspaceCreate, w.Node(), true, map[string]any{"path": w.Path, "parent": w.parentNode()})
 	return w.view(), nil
 }
 
@@ -358,10 +361,10 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (View,
 		}
 	}
 	if in.describes() {
-		s.record(ctx, rbac.WorkspaceUpdate, w.Node(), map[string]any{"fields": fieldNames(describeFields(in))})
+		s.guard.Record(ctx, rbac.WorkspaceUpdate, w.Node(), true, map[string]any{"fields": fieldNames(describeFields(in))})
 	}
 	if m.moves() {
-		s.record(ctx, rbac.WorkspaceMove, w.Node(), map[string]any{"from": from, "to": to})
+		s.guard.Record(ctx, rbac.WorkspaceMove, w.Node(), true, map[string]any{"from": from, "to": to})
 	}
 	return w.view(), nil
 }
@@ -393,16 +396,16 @@ func (s *Service) decideUpdate(ctx context.Context, ref string, in UpdateInput) 
 	// A slug or parent_id equal to the current one changes nothing: it is decided as an update,
 	// so that it is never the one PATCH that needs no permission but workspace:read.
 	if in.describes() || !m.moves() {
-		if err := s.authorize(ctx, rbac.WorkspaceUpdate, w.Node()); err != nil {
+		if err := s.guard.Authorize(ctx, rbac.WorkspaceUpdate, w.Node()); err != nil {
 			return Workspace{}, move{}, err
 		}
 	}
 	if m.moves() {
-		if err := s.authorize(ctx, rbac.WorkspaceMove, w.parentNode()); err != nil {
+		if err := s.guard.Authorize(ctx, rbac.WorkspaceMove, w.parentNode()); err != nil {
 			return Workspace{}, move{}, err
 		}
 		if dest := nodeOf(m.parent); dest != w.parentNode() {
-			if err := s.authorize(ctx, rbac.WorkspaceMove, dest); err != nil {
+			if err := s.guard.Authorize(ctx, rbac.WorkspaceMove, dest); err != nil {
 				return Workspace{}, move{}, err
 			}
 		}
@@ -556,7 +559,7 @@ func (s *Service) Delete(ctx context.Context, ref string, cascade bool) error {
 	for i, g := range revoked {
 		grantIDs[i] = g.ID.String()
 	}
-	s.record(ctx, rbac.WorkspaceDelete, w.Node(), map[string]any{"path": w.Path, "cascade": cascade,
+	s.guard.Record(ctx, rbac.WorkspaceDelete, w.Node(), true, map[string]any{"path": w.Path, "cascade": cascade,
 		"workspaces": paths, "grants": grantIDs})
 	return nil
 }
@@ -571,7 +574,7 @@ func (s *Service) decideDelete(ctx context.Context, ref string) (Workspace, erro
 	}
 	// Deleting a workspace is decided on its parent, as moving it is: an admin granted on a
 	// node administers what is in and below it, never the node's own place in the tree.
-	if err := s.authorize(ctx, rbac.WorkspaceDelete, w.parentNode()); err != nil {
+	if err := s.guard.Authorize(ctx, rbac.WorkspaceDelete, w.parentNode()); err != nil {
 		return Workspace{}, err
 	}
 	if isDefault(w) {
@@ -653,25 +656,6 @@ func slugClash(err error) error {
 		return errSlugTaken
 	}
 	return err
-}
-
-// authorize is the decision on a visible object: a denial is 403.
-func (s *Service) authorize(ctx context.Context, action rbac.Action, node string) error {
-	err := s.authz.Authorize(ctx, action, node)
-	if errors.Is(err, rbac.ErrDenied) {
-		return apierr.Forbidden("")
-	}
-	return err
-}
-
-// record writes a granted change to the audit log, after its transaction committed.
-func (s *Service) record(ctx context.Context, action rbac.Action, object string, reason map[string]any) {
-	if s.audit == nil {
-		return
-	}
-	p, _ := tenancy.PrincipalFrom(ctx)
-	s.audit.Record(ctx, rbac.AuditEntry{Subject: rbac.UserSubject(p.UserID), Action: string(action), Object: object,
-		Allowed: true, Reason: reason})
 }
 
 // noSuchParent turns "the parent is missing or not visible" into bad input on parent_id: the
