@@ -251,12 +251,18 @@ func (d *DB) enterScope(tx *gorm.DB, tenantID uuid.UUID) error {
 		return nil
 	}
 	// Straight on the transaction's connection: this runs before every tenant transaction, and
-	// gorm's statement building would cost more than the statement.
-	if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context,
-		"SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)", AppRole, tenantID.String()); err != nil {
+	// gorm's statement building would cost more than the statement. Without parameters pgx sends
+	// it as one simple-protocol message (no bind, no encoding of arguments): the values are a
+	// constant and a uuid.UUID's canonical form (hex digits and dashes), nothing a caller wrote.
+	if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, scopeSQL(tenantID)); err != nil {
 		return fmt.Errorf("enter tenant scope: %w", err)
 	}
 	return nil
+}
+
+// scopeSQL is the statement that enters the tenant scope, with its values written out.
+func scopeSQL(tenantID uuid.UUID) string {
+	return "SELECT set_config('role', '" + AppRole + "', true), set_config('app.tenant_id', '" + tenantID.String() + "', true)"
 }
 
 // Registry returns a handle for the tables that are not owned by a tenant (the tenant registry

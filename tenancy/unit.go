@@ -145,10 +145,18 @@ func (u *Unit) open(tenantID uuid.UUID) error {
 	if d.dialect == Postgres {
 		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	}
-	tx := d.reader.WithContext(ctx).Begin(opts)
-	if tx.Error != nil {
-		return fmt.Errorf("begin read unit: %w", tx.Error)
+	// gorm's Begin would copy its session twice (WithContext, then Begin); the transaction is
+	// begun on the pool directly and handed to one session, as Begin itself does.
+	pool, ok := d.reader.Statement.ConnPool.(gorm.TxBeginner)
+	if !ok {
+		return fmt.Errorf("begin read unit: the pool cannot begin transactions")
 	}
+	sqlTx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin read unit: %w", err)
+	}
+	tx := d.reader.Session(&gorm.Session{Context: ctx, NewDB: true})
+	tx.Statement.ConnPool = sqlTx
 	if err := d.enterScope(tx, tenantID); err != nil {
 		_ = tx.Rollback().Error
 		return err
