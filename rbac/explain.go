@@ -50,6 +50,12 @@ func (e *Enforcer) Explain(ctx context.Context, tenantID, userID uuid.UUID, node
 	var refused []Step
 	for n, depth := node, 0; depth <= maxHierarchy; depth++ {
 		path = append(path, Step{Kind: "node", Node: n})
+		// The node's direct links in g (its parent and the grants on it): the groups that hold a
+		// role here are among them. The role manager's "roles" of a node are these links.
+		links, err := rm.GetRoles(n, tp.dom)
+		if err != nil {
+			return Explanation{}, err
+		}
 		for _, p := range roles {
 			role := p[1]
 			if ok, _ := tp.ce.GetNamedRoleManager("g2").HasLink(role, string(action), tp.dom); !ok {
@@ -59,8 +65,7 @@ func (e *Enforcer) Explain(ctx context.Context, tenantID, userID uuid.UUID, node
 			if directLink(tp, n, role+"@"+sub) {
 				grants = append(grants, Step{Kind: "grant", Node: n, Role: role})
 			}
-			groups, _ := rm.GetRoles(n, tp.dom)
-			for _, g := range groups {
+			for _, g := range links {
 				if strings.HasPrefix(g, role+"@"+SubjectGroup+":") && directLink(tp, g, role+"@"+sub) {
 					grants = append(grants, Step{Kind: "grant", Node: n, Role: role, Via: strings.TrimPrefix(g, role+"@")})
 				}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/swaggest/jsonschema-go"
 	"gorm.io/datatypes"
 
 	"github.com/atelier-hq/atelier/modules/web"
@@ -69,6 +70,25 @@ type TypeView struct {
 	Description string          `json:"description"`
 	Settings    Schema          `json:"settings"`
 	Default     json.RawMessage `json:"default" description:"the settings in force where no profile of the type is assigned"`
+}
+
+// Schema is a type's settings described as a JSON Schema object. The API document says
+// just that, rather than spell out JSON Schema's own meta-schema.
+type Schema struct{ jsonschema.Schema }
+
+// JSONSchema describes Schema in the API document.
+func (Schema) JSONSchema() (jsonschema.Schema, error) {
+	var s jsonschema.Schema
+	s.WithType(jsonschema.Object.Type()).
+		WithDescription("a JSON Schema of the settings object: type, properties (each with type, description, " +
+			"default, and where they apply nullable, minimum, maximum, enum, items, additionalProperties), " +
+			"additionalProperties: false").
+		WithProperties(map[string]jsonschema.SchemaOrBool{
+			"type":                 (&jsonschema.Schema{}).WithType(jsonschema.String.Type()).ToSchemaOrBool(),
+			"properties":           (&jsonschema.Schema{}).WithType(jsonschema.Object.Type()).WithAdditionalProperties((&jsonschema.Schema{}).WithType(jsonschema.Object.Type()).ToSchemaOrBool()).ToSchemaOrBool(),
+			"additionalProperties": (&jsonschema.Schema{}).WithType(jsonschema.Boolean.Type()).ToSchemaOrBool(),
+		})
+	return s, nil
 }
 
 // CreateInput creates a profile.

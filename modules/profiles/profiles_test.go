@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/atelier-hq/atelier/app/apptest"
-	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/profiles"
 	"github.com/atelier-hq/atelier/rbac"
 )
@@ -281,23 +280,15 @@ func TestProfiles_anotherTenantsProfilesAndWorkspacesAreNotFound(t *testing.T) {
 func TestRegister_aTypeRegisteredInCodeIsServedLikeTheBuiltins(t *testing.T) {
 	t.Parallel()
 	name := "retention_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:8]
-	profiles.Register(profiles.Type{
-		Name: name, Description: "How long things are kept",
-		Settings: profiles.Schema{Type: "object", Properties: map[string]profiles.Property{
-			"days": {Type: "integer", Default: 30}}},
-		Default: json.RawMessage(`{"days": 30}`),
-		Validate: func(_ context.Context, _ profiles.Env, raw json.RawMessage) (json.RawMessage, error) {
-			var s struct {
-				Days int `json:"days"`
-			}
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&s); err != nil || s.Days < 1 {
-				return nil, &profiles.SettingsError{Fields: []apierr.FieldError{{Field: "days", Reason: "must be a positive integer"}}}
-			}
-			return json.Marshal(s)
-		},
-	})
+	type retention struct {
+		Days int `json:"days" validate:"gte=1" description:"how many days things are kept"`
+	}
+	profiles.Register(profiles.NewType(name, "How long things are kept", retention{Days: 30}, nil))
+	typ, _ := profiles.Lookup(name)
+	if got, _ := json.Marshal(typ.Settings); !sameJSON(t, got, json.RawMessage(`{"type":"object","additionalProperties":false,`+
+		`"properties":{"days":{"type":"integer","description":"how many days things are kept","default":30}}}`)) {
+		t.Errorf("%s settings schema %s", name, got)
+	}
 	for _, bad := range []profiles.Type{
 		{Name: "access", Validate: func(context.Context, profiles.Env, json.RawMessage) (json.RawMessage, error) {
 			return []byte(`{}`), nil

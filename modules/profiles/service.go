@@ -74,7 +74,7 @@ func (s *Service) Types() []TypeView {
 	ts := Types()
 	out := make([]TypeView, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, TypeView{Name: t.Name, Description: t.Description, Settings: t.Settings, Default: t.Default})
+		out = append(out, TypeView{Name: t.Name, Description: t.Description, Settings: Schema{t.Settings}, Default: t.Default})
 	}
 	return out
 }

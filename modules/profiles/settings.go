@@ -2,31 +2,209 @@ package profiles
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strconv"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/swaggest/jsonschema-go"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/web"
 )
 
-// reader decodes a settings document strictly, field by field, so that every error names the
-// exact place at fault ("deny.editor[0]") — encoding/json only names the outer field of a map.
-type reader struct {
-	errs []apierr.FieldError
+// Check applies the rules of a type that its settings' tags cannot say (a role must exist in
+// the tenant, an item may be listed once) and may put the settings in canonical form. It returns
+// the fields at fault, or an error of the environment (a failed query).
+type Check[S any] func(ctx context.Context, env Env, s *S) ([]apierr.FieldError, error)
+
+// NewType makes a profile type whose settings are the Go struct S. Its JSON Schema is reflected
+// from S (json names, description and minimum/maximum tags) with the defaults filled in, and its
+// validation decodes strictly into S on top of the defaults, checks S's `validate` tags as
+// request bodies are checked, then runs check (nil: none). Errors name the exact place at fault,
+// e.g. "deny.editor[0]".
+func NewType[S any](name, description string, defaults S, check Check[S]) Type {
+	def, err := json.Marshal(defaults)
+	if err != nil {
+		panic(fmt.Sprintf("profiles: default settings of type %s: %v", name, err))
+	}
+	return Type{
+		Name:        name,
+		Description: description,
+		Settings:    settingsSchema(name, defaults, def),
+		Default:     def,
+		Validate: func(ctx context.Context, env Env, raw json.RawMessage) (json.RawMessage, error) {
+			s, bad := decodeSettings[S](raw, def)
+			if len(bad) == 0 {
+				bad = validationErrors(web.Validate(s))
+			}
+			if len(bad) == 0 && check != nil {
+				if bad, err = check(ctx, env, s); err != nil {
+					return nil, err
+				}
+			}
+			if len(bad) > 0 {
+				return nil, &SettingsError{Fields: bad}
+			}
+			return json.Marshal(s)
+		},
+	}
 }
 
-func (r *reader) fail(path, reason string) {
-	r.errs = append(r.errs, apierr.FieldError{Field: path, Reason: reason})
+// settingsSchema reflects the JSON Schema of S: every definition inlined, unknown properties
+// refused, a pointer field `nullable` (OpenAPI 3.0's form, as the rest of the API document),
+// and each property's default taken from the type's defaults.
+func settingsSchema[S any](name string, defaults S, def json.RawMessage) jsonschema.Schema {
+	var r jsonschema.Reflector
+	s, err := r.Reflect(defaults, jsonschema.InlineRefs,
+		jsonschema.InterceptNullability(func(p jsonschema.InterceptNullabilityParams) {
+			if !p.NullAdded {
+				return
+			}
+			p.Schema.RemoveType(jsonschema.Null)
+			if p.Type.Kind() == reflect.Pointer {
+				p.Schema.WithExtraPropertiesItem("nullable", true)
+			}
+		}))
+	if err != nil {
+		panic(fmt.Sprintf("profiles: settings schema of type %s: %v", name, err))
+	}
+	var values map[string]any
+	if err := json.Unmarshal(def, &values); err != nil {
+		panic(fmt.Sprintf("profiles: default settings of type %s are not an object: %v", name, err))
+	}
+	for key, prop := range s.Properties {
+		if prop.TypeObject != nil {
+			s.Properties[key] = prop.TypeObject.WithDefault(values[key]).ToSchemaOrBool()
+		}
+	}
+	return *s.WithAdditionalProperties(jsonschema.SchemaOrBool{TypeBoolean: new(false)})
 }
 
-// err is the collected errors as a *SettingsError, or nil.
-func (r *reader) err() error {
-	if len(r.errs) == 0 {
+// decodeSettings reads raw into an S that starts as the defaults, so absent settings keep their
+// default. The shape is checked first, element by element, because encoding/json names only the
+// outer field of a map or a list; the strict decode then refuses anything else.
+func decodeSettings[S any](raw, def json.RawMessage) (*S, []apierr.FieldError) {
+	var sh shape
+	if sh.check("", raw, reflect.TypeFor[S]()); len(sh.errs) > 0 {
+		return nil, sh.errs
+	}
+	s := new(S)
+	if err := json.Unmarshal(def, s); err != nil {
+		panic(fmt.Sprintf("profiles: defaults do not decode into %T: %v", s, err))
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(s); err != nil {
+		return nil, []apierr.FieldError{{Field: "", Reason: "must be a well-formed JSON object"}}
+	}
+	return s, nil
+}
+
+// shape checks JSON against a Go type, naming each place at fault: the wrong kind of value, a
+// null where the type has no pointer, a field the struct does not have.
+type shape struct{ errs []apierr.FieldError }
+
+func (sh *shape) fail(path, reason string) {
+	sh.errs = append(sh.errs, apierr.FieldError{Field: path, Reason: reason})
+}
+
+func (sh *shape) check(path string, raw json.RawMessage, t reflect.Type) {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		if t.Kind() != reflect.Pointer {
+			sh.fail(path, "must be "+kindOf(t))
+		}
+		return
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil || m == nil {
+			sh.fail(path, "must be an object")
+			return
+		}
+		fields := jsonFields(t)
+		for _, key := range slices.Sorted(maps.Keys(m)) {
+			ft, ok := fields[key]
+			if t.Kind() == reflect.Map {
+				ft, ok = t.Elem(), true
+			}
+			if !ok {
+				sh.fail(child(path, key), "unknown field")
+				continue
+			}
+			sh.check(child(path, key), m[key], ft)
+		}
+	case reflect.Slice:
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil || items == nil {
+			sh.fail(path, "must be an array")
+			return
+		}
+		for i, it := range items {
+			sh.check(elem(path, i), it, t.Elem())
+		}
+	default:
+		if json.Unmarshal(raw, reflect.New(t).Interface()) != nil {
+			sh.fail(path, "must be "+kindOf(t))
+		}
+	}
+}
+
+// jsonFields maps a struct's JSON field names to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.IsExported() && !f.Anonymous && name != "-" {
+			out[cmp.Or(name, f.Name)] = f.Type
+		}
+	}
+	return out
+}
+
+// kindOf says what JSON a Go type takes, as the caller knows it.
+func kindOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number in range"
+	case reflect.Slice:
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// validationErrors turns what web.Validate found into settings paths: its map keys, written
+// [key], become .key ("deny[editor][0]" is "deny.editor[0]").
+func validationErrors(err error) []apierr.FieldError {
+	e, ok := apierr.As(err)
+	if !ok {
 		return nil
 	}
-	return &SettingsError{Fields: r.errs}
+	fields, _ := e.Details.([]apierr.FieldError)
+	for i := range fields {
+		fields[i].Field = mapKey.ReplaceAllString(fields[i].Field, ".$1")
+	}
+	return fields
 }
+
+var mapKey = regexp.MustCompile(`\[([^\]]*[^\]0-9][^\]]*)\]`)
 
 func child(path, key string) string {
 	if path == "" {
@@ -36,130 +214,3 @@ func child(path, key string) string {
 }
 
 func elem(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
-
-// kind is the JSON kind of raw: object, array, string, number, boolean, null or "" (empty).
-func kind(raw json.RawMessage) string {
-	b := bytes.TrimSpace(raw)
-	if len(b) == 0 {
-		return ""
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	default:
-		return "number"
-	}
-}
-
-// object reads an object whose keys must be among known (nil: any key). Unknown keys are
-// reported in sorted order.
-func (r *reader) object(path string, raw json.RawMessage, known []string) (map[string]json.RawMessage, bool) {
-	if kind(raw) != "object" {
-		r.fail(path, "must be an object")
-		return nil, false
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		r.fail(path, "must be a well-formed JSON object")
-		return nil, false
-	}
-	if known != nil {
-		allowed := map[string]bool{}
-		for _, k := range known {
-			allowed[k] = true
-		}
-		var unknown []string
-		for k := range m {
-			if !allowed[k] {
-				unknown = append(unknown, k)
-			}
-		}
-		sort.Strings(unknown)
-		for _, k := range unknown {
-			r.fail(child(path, k), "unknown field")
-		}
-		if len(unknown) > 0 {
-			return nil, false
-		}
-	}
-	return m, true
-}
-
-// keys returns an object's keys in sorted order, so errors come out deterministically.
-func keys(m map[string]json.RawMessage) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (r *reader) boolean(path string, raw json.RawMessage) (bool, bool) {
-	var v bool
-	if kind(raw) != "boolean" || json.Unmarshal(raw, &v) != nil {
-		r.fail(path, "must be true or false")
-		return false, false
-	}
-	return v, true
-}
-
-func (r *reader) str(path string, raw json.RawMessage) (string, bool) {
-	var v string
-	if kind(raw) != "string" || json.Unmarshal(raw, &v) != nil {
-		r.fail(path, "must be a string")
-		return "", false
-	}
-	return v, true
-}
-
-// integer reads a whole number in [lo, hi].
-func (r *reader) integer(path string, raw json.RawMessage, lo, hi int64) (int64, bool) {
-	reason := fmt.Sprintf("must be an integer between %d and %d", lo, hi)
-	if kind(raw) != "number" {
-		r.fail(path, reason)
-		return 0, false
-	}
-	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
-	if err != nil || n < lo || n > hi {
-		r.fail(path, reason)
-		return 0, false
-	}
-	return n, true
-}
-
-// array reads an array's elements.
-func (r *reader) array(path string, raw json.RawMessage) ([]json.RawMessage, bool) {
-	var v []json.RawMessage
-	if kind(raw) != "array" || json.Unmarshal(raw, &v) != nil {
-		r.fail(path, "must be an array")
-		return nil, false
-	}
-	return v, true
-}
-
-// strings reads an array of strings.
-func (r *reader) strings(path string, raw json.RawMessage) ([]string, bool) {
-	items, ok := r.array(path, raw)
-	if !ok {
-		return nil, false
-	}
-	out := make([]string, 0, len(items))
-	ok = true
-	for i, it := range items {
-		s, good := r.str(elem(path, i), it)
-		ok = ok && good
-		out = append(out, s)
-	}
-	return out, ok
-}
-
-func int64p(v int64) *int64 { return &v }

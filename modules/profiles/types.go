@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/swaggest/jsonschema-go"
+
 	"github.com/atelier-hq/atelier/modules/apierr"
 )
 
@@ -18,8 +20,9 @@ type Type struct {
 	// Name is the type's key in the API and the database (^[a-z][a-z0-9_]{1,39}$).
 	Name        string
 	Description string
-	// Settings describes the settings object for people and clients (GET /profile-types).
-	Settings Schema
+	// Settings is the JSON Schema of the settings object, for people and clients
+	// (GET /profile-types). NewType reflects it from the settings' Go type.
+	Settings jsonschema.Schema
 	// Default is what a node governed by no profile of this type gets: the type's own defaults.
 	Default json.RawMessage
 	// Validate checks raw settings strictly (unknown fields are refused) and returns them
@@ -46,31 +49,6 @@ func (e *SettingsError) Error() string {
 		parts = append(parts, f.Field+": "+f.Reason)
 	}
 	return "invalid settings: " + strings.Join(parts, "; ")
-}
-
-// Schema is a JSON-schema-like description of a settings object.
-type Schema struct {
-	Type                 string              `json:"type"`
-	Properties           map[string]Property `json:"properties"`
-	AdditionalProperties bool                `json:"additionalProperties"`
-}
-
-// Property describes one setting.
-type Property struct {
-	Type        string `json:"type" description:"boolean, integer, string, array or object"`
-	Description string `json:"description"`
-	Default     any    `json:"default"`
-	Nullable    bool   `json:"nullable,omitempty"`
-	Minimum     *int64 `json:"minimum,omitempty"`
-	Maximum     *int64 `json:"maximum,omitempty"`
-	// Enum lists the allowed values of a string (or of an array's items).
-	Enum []string `json:"enum,omitempty"`
-	// Items describes an array's elements.
-	Items *Property `json:"items,omitempty"`
-	// Values describes an object's values when its keys are free (a map).
-	Values *Property `json:"additionalProperties,omitempty"`
-	// Keys says what an object's free keys are.
-	Keys string `json:"x-keys,omitempty"`
 }
 
 var typeNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{1,39}$`)

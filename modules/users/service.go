@@ -238,18 +238,21 @@ func updateReason(fields map[string]any, role *string) map[string]any {
 	return map[string]any{"changed": changed}
 }
 
-// Active returns the user if they may act now (exists, enabled, tenant active).
-func (s *Service) Active(ctx context.Context, id uuid.UUID) (User, error) {
-	var u User
+// MayAct reports whether the user may act now (exists, enabled, tenant active): what a job or a
+// signed link asks of the user it acts for before it does anything.
+func (s *Service) MayAct(ctx context.Context, id uuid.UUID) (bool, error) {
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		var err error
-		u, err = s.store.activeUser(tx, id)
+		_, err := s.store.activeUser(tx, id)
 		return err
 	})
-	return u, err
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
-// ActiveTx is Active inside the caller's tenant transaction.
+// ActiveTx returns the user if they may act now (exists, enabled, tenant active), inside the
+// caller's tenant transaction; ErrNotFound when they may not.
 func (s *Service) ActiveTx(tx *gorm.DB, id uuid.UUID) (User, error) {
 	return s.store.activeUser(tx, id)
 }
