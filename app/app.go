@@ -154,16 +154,19 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		_ = a.Close()
 		return nil, err
 	}
-	a.Boards = boards.NewService(db, enforcer, a.Workspaces, a.Audit)
-	a.Images = images.NewService(db, enforcer, a.Boards, a.Workspaces, storage,
-		images.Limits{MaxBytes: cfg.UploadMaxBytes, MaxPixels: cfg.UploadMaxPixels, MaxSide: cfg.UploadMaxSide}, a.Audit, log)
+	// Boards delete and move their images through images' board hooks, which need no boards:
+	// both services are whole when built, without setters.
+	removals := images.NewRemovals(a.Jobs, log)
+	a.Boards = boards.NewService(boards.Deps{DB: db, Authz: enforcer, Workspaces: a.Workspaces,
+		Images: images.NewBoardImages(removals), Auditor: a.Audit})
+	a.Images = images.NewService(images.Deps{DB: db, Authz: enforcer, Boards: imageBoards{a.Boards},
+		Workspaces: a.Workspaces, Storage: storage, Removals: removals, Privacy: imagePrivacy{a.Profiles},
+		Limits:  images.Limits{MaxBytes: cfg.UploadMaxBytes, MaxPixels: cfg.UploadMaxPixels, MaxSide: cfg.UploadMaxSide},
+		Auditor: a.Audit, Log: log})
 	a.Images.SetDecodeBounds(images.DecodeBounds{MaxPixels: cmp.Or(cfg.DecodeMaxPixelsInFlight, cfg.UploadMaxPixels),
 		MaxConcurrent: cfg.DecodeMaxConcurrent, Wait: cfg.DecodeWait})
-	a.Boards.SetImages(a.Images)
-	a.Images.SetEnqueuer(a.Jobs)
 	a.Authz.RegisterExplainer("board", a.Boards.Explain)
 	a.Authz.RegisterExplainer("image", a.Images.Explain)
-	a.Images.SetPrivacy(a.Profiles)
 	// Images first: a cascading workspace delete removes them before their boards.
 	a.Workspaces.RegisterContents("images", a.Images.Contents())
 	a.Workspaces.RegisterContents("boards", a.Boards.Contents())

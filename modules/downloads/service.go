@@ -15,7 +15,6 @@ import (
 
 	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/boards"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
 	"github.com/atelier-hq/atelier/modules/users"
@@ -29,14 +28,14 @@ type Images interface {
 	// Readable sorts ids into readable images and missing-or-unreadable ids.
 	Readable(ctx context.Context, ids []uuid.UUID) ([]images.Image, []uuid.UUID, error)
 	// OnBoard is a readable board (404 otherwise) with up to limit of its images.
-	OnBoard(ctx context.Context, boardID uuid.UUID, limit int) (boards.Board, []images.Image, error)
+	OnBoard(ctx context.Context, boardID uuid.UUID, limit int) (images.Board, []images.Image, error)
 	// File re-checks that the image is readable and opens its file.
 	File(ctx context.Context, id uuid.UUID, thumbnail bool) (images.Image, images.ReadSeekCloser, int64, error)
 }
 
 // Boards checks that a board is still readable (404 when deleted or not readable).
 type Boards interface {
-	Get(ctx context.Context, id uuid.UUID) (boards.View, error)
+	Readable(ctx context.Context, id uuid.UUID) error
 }
 
 // Users says whether a user may still act (exists, enabled, tenant active).

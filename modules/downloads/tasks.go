@@ -127,7 +127,7 @@ func (s *Service) build(ctx context.Context, d Download) error {
 	}
 	as := tenancy.WithPrincipal(ctx, tenancy.Principal{TenantID: d.TenantID, UserID: d.OwnerID, Kind: CredentialWorker})
 	if d.BoardID != nil {
-		if _, err := s.Boards.Get(as, *d.BoardID); apierr.Is(err, apierr.CodeNotFound) {
+		if err := s.Boards.Readable(as, *d.BoardID); apierr.Is(err, apierr.CodeNotFound) {
 			return permanent{"the board was deleted or is no longer readable"}
 		} else if err != nil {
 			return err
