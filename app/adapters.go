@@ -9,6 +9,8 @@ import (
 	"github.com/atelier-hq/atelier/modules/boards"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
+	"github.com/atelier-hq/atelier/modules/tenants"
+	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/rbac"
 )
 
@@ -68,4 +70,13 @@ func (ip imagePrivacy) MetadataPolicy(ctx context.Context, node string) (images.
 	}
 	return images.MetadataPolicy{Hidden: p.HideGenerationMetadata, Owner: p.Shows(profiles.AudienceOwner),
 		Admins: p.Shows(profiles.AudienceAdmins), Auditors: p.Shows(profiles.AudienceAuditors)}, nil
+}
+
+// tenantUsers creates a new tenant's first admin for sign-up (tenants.Users).
+type tenantUsers struct{ u *users.Service }
+
+func (t tenantUsers) CreateAdminTx(ctx context.Context, tx *gorm.DB, in tenants.AdminInput) (tenants.SignUpUser, error) {
+	u, err := t.u.CreateTx(ctx, tx, users.CreateInput{Email: in.Email, Password: in.Password,
+		DisplayName: in.DisplayName, Role: rbac.RoleAdmin})
+	return tenants.SignUpUser{ID: u.ID, Email: u.Email}, err
 }

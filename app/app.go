@@ -119,9 +119,9 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Authz = authz.NewService(enforcer, a.Users)
 	a.Roles = roles.NewService(db, enforcer, a.Audit)
 	a.Groups = groups.NewService(db, enforcer, a.Audit, a.Users)
-	a.Tenants = tenants.NewService(db, a.Users, cfg.SignupEnabled)
-	a.Tenants.SetSignUpLimit(redis_rate.NewLimiter(broker.Redis()), cfg.SignupLimitPerAddress, cfg.SignupLimitWindow)
 	a.Workspaces = workspaces.NewService(db, enforcer, a.Audit, log)
+	a.Tenants = tenants.NewService(db, tenantUsers{a.Users}, a.Workspaces, cfg.SignupEnabled)
+	a.Tenants.SetSignUpLimit(redis_rate.NewLimiter(broker.Redis()), cfg.SignupLimitPerAddress, cfg.SignupLimitWindow)
 	a.Authz.RegisterObject(authz.KindWorkspace, authz.WorkspaceObjects(a.Workspaces))
 	a.Profiles = profiles.NewService(db, enforcer, a.Workspaces, a.Audit)
 	a.Auth = auth.NewService(db, a.Users, a.Tenants, redis_rate.NewLimiter(broker.Redis()), auth.Config{

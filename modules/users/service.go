@@ -263,6 +263,17 @@ func (s *Service) ActiveTx(tx *gorm.DB, id uuid.UUID) (User, error) {
 	return s.store.activeUser(tx, id)
 }
 
+// MayActTx reports, inside the caller's tenant transaction, whether the user may still act: they
+// exist, are enabled and their tenant is active. Modules that hold a user's credentials (personal
+// access tokens) ask it on every use.
+func (s *Service) MayActTx(tx *gorm.DB, id uuid.UUID) (bool, error) {
+	_, err := s.store.activeUser(tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // DisplayNamesTx returns, inside the caller's tenant transaction, the display names of those of
 // ids that are users of the tenant; an id missing from the answer is no user there. Other modules
 // check and label the users they reference with it.
