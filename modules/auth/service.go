@@ -21,7 +21,6 @@ import (
 type Users interface {
 	ByEmail(ctx context.Context, email string) (users.User, error)
 	CheckPassword(u users.User, password string) bool
-	Active(ctx context.Context, id uuid.UUID) (users.User, error)
 	ActiveTx(tx *gorm.DB, id uuid.UUID) (users.User, error)
 }
 

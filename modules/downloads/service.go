@@ -17,7 +17,6 @@ import (
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
-	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -40,7 +39,7 @@ type Boards interface {
 
 // Users says whether a user may still act (exists, enabled, tenant active).
 type Users interface {
-	Active(ctx context.Context, id uuid.UUID) (users.User, error)
+	MayAct(ctx context.Context, id uuid.UUID) (bool, error)
 }
 
 // Workspaces resolves a workspace reference the caller can see.
@@ -509,11 +508,10 @@ func (s *Service) OpenLink(ctx context.Context, token string) (Download, File, e
 		return Download{}, File{}, apierr.NotFound("download")
 	}
 	ctx = tenancy.WithTenant(ctx, c.TenantID)
-	if _, err := s.Users.Active(ctx, c.UserID); err != nil {
-		if errors.Is(err, users.ErrNotFound) {
-			return Download{}, File{}, apierr.NotFound("download")
-		}
+	if ok, err := s.Users.MayAct(ctx, c.UserID); err != nil {
 		return Download{}, File{}, err
+	} else if !ok {
+		return Download{}, File{}, apierr.NotFound("download")
 	}
 	var d Download
 	err = s.DB.Tx(ctx, func(tx *gorm.DB) error {

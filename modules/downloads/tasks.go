@@ -16,7 +16,6 @@ import (
 
 	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/tenancy"
 )
 
@@ -119,11 +118,10 @@ func (s *Service) Build(ctx context.Context, p BuildPayload) error {
 
 func (s *Service) build(ctx context.Context, d Download) error {
 	// The requester as they stand now: disabled users get nothing.
-	if _, err := s.Users.Active(ctx, d.OwnerID); err != nil {
-		if errors.Is(err, users.ErrNotFound) {
-			return permanent{"the requester can no longer sign in"}
-		}
+	if ok, err := s.Users.MayAct(ctx, d.OwnerID); err != nil {
 		return err
+	} else if !ok {
+		return permanent{"the requester can no longer sign in"}
 	}
 	as := tenancy.WithPrincipal(ctx, tenancy.Principal{TenantID: d.TenantID, UserID: d.OwnerID, Kind: CredentialWorker})
 	if d.BoardID != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/images"
-	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/modules/workflows/graph"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -154,11 +153,10 @@ func (s *Service) fail(ctx context.Context, it Item, reason string) {
 // execute re-checks the rights as the requester, runs the graph snapshot and saves the outputs.
 func (s *Service) execute(ctx context.Context, it Item) ([]uuid.UUID, error) {
 	start := time.Now()
-	if _, err := s.users.Active(ctx, it.OwnerID); err != nil {
-		if errors.Is(err, users.ErrNotFound) {
-			return nil, refuse("the requester's account is disabled or gone")
-		}
+	if ok, err := s.users.MayAct(ctx, it.OwnerID); err != nil {
 		return nil, err
+	} else if !ok {
+		return nil, refuse("the requester's account is disabled or gone")
 	}
 	rctx := tenancy.WithPrincipal(ctx, tenancy.Principal{TenantID: it.TenantID, UserID: it.OwnerID, Kind: tenancy.CredentialSession})
 	if _, err := s.workflows.ForRun(rctx, it.WorkflowID); err != nil {

@@ -20,7 +20,6 @@ import (
 	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
-	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/modules/workflows"
 	"github.com/atelier-hq/atelier/modules/workflows/graph"
 	"github.com/atelier-hq/atelier/modules/workspaces"
@@ -61,7 +60,7 @@ type Profiles interface {
 
 // Users says whether the requester may still act (exists, enabled, tenant active).
 type Users interface {
-	Active(ctx context.Context, id uuid.UUID) (users.User, error)
+	MayAct(ctx context.Context, id uuid.UUID) (bool, error)
 }
 
 // Publisher sends events to the streams (events.Hub).

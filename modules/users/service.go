@@ -247,18 +247,20 @@ func updateReason(fields map[string]any, role *string) map[string]any {
 	return map[string]any{"changed": changed}
 }
 
-// Active returns the user if they may act now (exists, enabled, tenant active).
-func (s *Service) Active(ctx context.Context, id uuid.UUID) (User, error) {
-	var u User
+// MayAct reports whether the user may act now: they exist, are enabled and their tenant is
+// active. Work done later in a user's name (downloads, queue runs) asks it first.
+func (s *Service) MayAct(ctx context.Context, id uuid.UUID) (bool, error) {
+	var ok bool
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		u, err = s.store.activeUser(tx, id)
+		ok, err = s.MayActTx(tx, id)
 		return err
 	})
-	return u, err
+	return ok, err
 }
 
-// ActiveTx is Active inside the caller's tenant transaction.
+// ActiveTx returns the user if they may act now (exists, enabled, tenant active), inside the
+// caller's tenant transaction.
 func (s *Service) ActiveTx(tx *gorm.DB, id uuid.UUID) (User, error) {
 	return s.store.activeUser(tx, id)
 }
