@@ -2,13 +2,16 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/boards"
+	"github.com/atelier-hq/atelier/modules/downloads"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
+	"github.com/atelier-hq/atelier/modules/queue"
 	"github.com/atelier-hq/atelier/modules/tenants"
 	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/rbac"
@@ -79,4 +82,37 @@ func (t tenantUsers) CreateAdminTx(ctx context.Context, tx *gorm.DB, in tenants.
 	u, err := t.u.CreateTx(ctx, tx, users.CreateInput{Email: in.Email, Password: in.Password,
 		DisplayName: in.DisplayName, Role: rbac.RoleAdmin})
 	return tenants.SignUpUser{ID: u.ID, Email: u.Email}, err
+}
+
+// downloadQuotas is the quota profiles as downloads sees them (downloads.Quotas).
+type downloadQuotas struct{ p *profiles.Service }
+
+func (dq downloadQuotas) DownloadQuota(ctx context.Context, node string) (downloads.Quota, error) {
+	q, err := dq.p.Quota(ctx, node)
+	if err != nil {
+		return downloads.Quota{}, err
+	}
+	ttl := q.DownloadLinkTTLSeconds
+	if ttl <= 0 {
+		ttl = profiles.DefaultDownloadLinkTTL
+	}
+	return downloads.Quota{MaxImages: q.MaxBulkDownloadImages, MaxBytes: q.MaxBulkDownloadBytes,
+		LinkTTL: time.Duration(ttl) * time.Second}, nil
+}
+
+// queueProfiles is the privacy and quota profiles as the queue sees them (queue.Profiles).
+type queueProfiles struct{ p *profiles.Service }
+
+func (qp queueProfiles) FieldPolicy(ctx context.Context, node string) (queue.FieldPolicy, error) {
+	p, err := qp.p.Privacy(ctx, node)
+	if err != nil {
+		return queue.FieldPolicy{}, err
+	}
+	return queue.FieldPolicy{Hidden: p.HideQueueFieldValues, Owner: p.Shows(profiles.AudienceOwner),
+		Admins: p.Shows(profiles.AudienceAdmins), Auditors: p.Shows(profiles.AudienceAuditors)}, nil
+}
+
+func (qp queueProfiles) PendingLimit(ctx context.Context, node string) (*int64, error) {
+	q, err := qp.p.Quota(ctx, node)
+	return q.MaxPendingQueueItemsPerUser, err
 }

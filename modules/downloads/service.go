@@ -16,7 +16,6 @@ import (
 	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/images"
-	"github.com/atelier-hq/atelier/modules/profiles"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -47,9 +46,16 @@ type Workspaces interface {
 	Resolve(ctx context.Context, ref string) (workspaces.Workspace, error)
 }
 
-// Quotas gives the quota settings in force on a node (profiles.Service).
+// Quota is what the quota profile in force on a node says of downloads: the largest bulk
+// download (nil: only the server's own bound) and how long a download link lives.
+type Quota struct {
+	MaxImages, MaxBytes *int64
+	LinkTTL             time.Duration
+}
+
+// Quotas gives the quota in force on a node (the quota profiles).
 type Quotas interface {
-	Quota(ctx context.Context, node string) (profiles.QuotaSettings, error)
+	DownloadQuota(ctx context.Context, node string) (Quota, error)
 }
 
 // Enqueuer queues tasks (jobs.Client).
@@ -330,15 +336,15 @@ func (s *Service) checkLimits(ctx context.Context, imgs []images.Image, total in
 			continue
 		}
 		seen[img.WorkspaceID] = true
-		q, err := s.Quotas.Quota(ctx, rbac.WorkspaceNode(img.WorkspaceID))
+		q, err := s.Quotas.DownloadQuota(ctx, rbac.WorkspaceNode(img.WorkspaceID))
 		if err != nil {
 			return fmt.Errorf("quota of workspace %s: %w", img.WorkspaceID, err)
 		}
-		if q.MaxBulkDownloadImages != nil {
-			maxImages = min(maxImages, *q.MaxBulkDownloadImages)
+		if q.MaxImages != nil {
+			maxImages = min(maxImages, *q.MaxImages)
 		}
-		if q.MaxBulkDownloadBytes != nil {
-			maxBytes = min(maxBytes, *q.MaxBulkDownloadBytes)
+		if q.MaxBytes != nil {
+			maxBytes = min(maxBytes, *q.MaxBytes)
 		}
 	}
 	if int64(len(imgs)) > maxImages {
@@ -482,15 +488,11 @@ func (s *Service) MintLink(ctx context.Context, id uuid.UUID, prefix string) (Li
 	if d.WorkspaceID != nil {
 		node = rbac.WorkspaceNode(*d.WorkspaceID)
 	}
-	q, err := s.Quotas.Quota(ctx, node)
+	q, err := s.Quotas.DownloadQuota(ctx, node)
 	if err != nil {
 		return Link{}, fmt.Errorf("quota on %s: %w", node, err)
 	}
-	ttl := time.Duration(q.DownloadLinkTTLSeconds) * time.Second
-	if ttl <= 0 {
-		ttl = profiles.DefaultDownloadLinkTTL * time.Second
-	}
-	exp := now.Add(ttl).Truncate(time.Second)
+	exp := now.Add(q.LinkTTL).Truncate(time.Second)
 	if d.ExpiresAt.Before(exp) {
 		exp = d.ExpiresAt.Truncate(time.Second)
 	}

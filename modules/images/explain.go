@@ -162,12 +162,14 @@ func ownershipOrBoard(a access, board *Board, action rbac.Action) []rbac.Step {
 	if action == rbac.ImageRead {
 		return nil
 	}
+	// The user's standing towards the board (a.board), not the caller's (board).
+	rel := a.board
 	switch {
-	case board.Owner:
-		return []rbac.Step{{Kind: "membership", Role: board.Role, Detail: "the user owns the image's board, whose owner changes any image on it"}}
-	case a.own && board.Editor:
-		return []rbac.Step{owns, {Kind: "membership", Role: board.Role, Detail: "the user owns the image and is an editor of its board"}}
-	case a.own && board.PublicMember:
+	case rel.Owner:
+		return []rbac.Step{{Kind: "membership", Role: rel.Role, Detail: "the user owns the image's board, whose owner changes any image on it"}}
+	case a.own && rel.Editor:
+		return []rbac.Step{owns, {Kind: "membership", Role: rel.Role, Detail: "the user owns the image and is an editor of its board"}}
+	case a.own && rel.PublicMember:
 		return []rbac.Step{owns, {Kind: "visibility", Detail: "the user owns the image on a public board of their workspace"}}
 	}
 	return nil
