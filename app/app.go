@@ -178,13 +178,11 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		_ = a.Close()
 		return nil, err
 	}
-	// The events hub replaces the notifier (SetNotifier) once it is wired; until then changes
-	// go to the debug log.
 	a.Downloads = downloads.NewService(downloads.Deps{DB: db, Images: a.Images, Boards: a.Boards, Users: a.Users,
-		Workspaces: a.Workspaces, Quotas: downloadQuotas{a.Profiles}, Queue: a.Jobs, Storage: archives, Log: log},
+		Workspaces: a.Workspaces, Quotas: downloadQuotas{a.Profiles}, Queue: a.Jobs, Storage: archives,
+		Notifier: downloadEvents{hub: a.Events, log: log}, Log: log},
 		downloads.Config{TTL: cfg.DownloadTTL, MaxImages: cfg.DownloadMaxImages, MaxBytes: cfg.DownloadMaxBytes,
 			LinkKey: downloads.DeriveLinkKey(secret)})
-	a.Downloads.SetNotifier(downloadEvents{hub: a.Events, log: log})
 	a.Queue = queue.NewService(db, queue.Deps{Authz: enforcer, Workspaces: a.Workspaces, Workflows: a.Workflows,
 		Images: a.Images, Profiles: queueProfiles{a.Profiles}, Users: a.Users, Events: a.Events, Jobs: a.Jobs, Auditor: a.Audit},
 		queue.Config{Lease: cfg.QueueLease, MaxPendingPerUser: cfg.QueueMaxPendingPerUser}, log)

@@ -64,7 +64,7 @@ type Enqueuer interface {
 }
 
 // Notifier tells a download's owner that it changed (status or progress). It must deliver to the
-// owner only. The events hub implements it; LogNotifier is the default until it is wired.
+// owner only. The events hub implements it; LogNotifier is the default when Deps has none.
 type Notifier interface {
 	DownloadChanged(ctx context.Context, d Download)
 }
@@ -183,9 +183,6 @@ func NewService(d Deps, cfg Config) *Service {
 	}
 	return &Service{Deps: d, cfg: cfg.withDefaults()}
 }
-
-// SetNotifier connects the events hub.
-func (s *Service) SetNotifier(n Notifier) { s.Notifier = n }
 
 // SetClock replaces the clock (tests move time to expire links and downloads). Call it before
 // the service is used.
