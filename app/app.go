@@ -119,9 +119,9 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 	a.Authz = authz.NewService(enforcer, a.Users)
 	a.Roles = roles.NewService(db, enforcer, a.Audit)
 	a.Groups = groups.NewService(db, enforcer, a.Audit, a.Users)
-	a.Tenants = tenants.NewService(db, a.Users, cfg.SignupEnabled)
-	a.Tenants.SetSignUpLimit(redis_rate.NewLimiter(broker.Redis()), cfg.SignupLimitPerAddress, cfg.SignupLimitWindow)
 	a.Workspaces = workspaces.NewService(db, enforcer, a.Audit, log)
+	a.Tenants = tenants.NewService(db, tenantUsers{a.Users}, a.Workspaces, cfg.SignupEnabled)
+	a.Tenants.SetSignUpLimit(redis_rate.NewLimiter(broker.Redis()), cfg.SignupLimitPerAddress, cfg.SignupLimitWindow)
 	a.Authz.RegisterObject(authz.KindWorkspace, authz.WorkspaceObjects(a.Workspaces))
 	a.Profiles = profiles.NewService(db, enforcer, a.Workspaces, a.Audit)
 	a.Auth = auth.NewService(db, a.Users, a.Tenants, redis_rate.NewLimiter(broker.Redis()), auth.Config{
@@ -154,16 +154,19 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		_ = a.Close()
 		return nil, err
 	}
-	a.Boards = boards.NewService(db, enforcer, a.Workspaces, a.Audit)
-	a.Images = images.NewService(db, enforcer, a.Boards, a.Workspaces, storage,
-		images.Limits{MaxBytes: cfg.UploadMaxBytes, MaxPixels: cfg.UploadMaxPixels, MaxSide: cfg.UploadMaxSide}, a.Audit, log)
+	// Boards delete and move their images through images' board hooks, which need no boards:
+	// both services are whole when built, without setters.
+	removals := images.NewRemovals(a.Jobs, log)
+	a.Boards = boards.NewService(boards.Deps{DB: db, Authz: enforcer, Workspaces: a.Workspaces,
+		Images: images.NewBoardImages(removals), Auditor: a.Audit})
+	a.Images = images.NewService(images.Deps{DB: db, Authz: enforcer, Boards: imageBoards{a.Boards},
+		Workspaces: a.Workspaces, Storage: storage, Removals: removals, Privacy: imagePrivacy{a.Profiles},
+		Limits:  images.Limits{MaxBytes: cfg.UploadMaxBytes, MaxPixels: cfg.UploadMaxPixels, MaxSide: cfg.UploadMaxSide},
+		Auditor: a.Audit, Log: log})
 	a.Images.SetDecodeBounds(images.DecodeBounds{MaxPixels: cmp.Or(cfg.DecodeMaxPixelsInFlight, cfg.UploadMaxPixels),
 		MaxConcurrent: cfg.DecodeMaxConcurrent, Wait: cfg.DecodeWait})
-	a.Boards.SetImages(a.Images)
-	a.Images.SetEnqueuer(a.Jobs)
 	a.Authz.RegisterExplainer("board", a.Boards.Explain)
 	a.Authz.RegisterExplainer("image", a.Images.Explain)
-	a.Images.SetPrivacy(a.Profiles)
 	// Images first: a cascading workspace delete removes them before their boards.
 	a.Workspaces.RegisterContents("images", a.Images.Contents())
 	a.Workspaces.RegisterContents("boards", a.Boards.Contents())
@@ -175,15 +178,13 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		_ = a.Close()
 		return nil, err
 	}
-	// The events hub replaces the notifier (SetNotifier) once it is wired; until then changes
-	// go to the debug log.
 	a.Downloads = downloads.NewService(downloads.Deps{DB: db, Images: a.Images, Boards: a.Boards, Users: a.Users,
-		Workspaces: a.Workspaces, Quotas: a.Profiles, Queue: a.Jobs, Storage: archives, Log: log},
+		Workspaces: a.Workspaces, Quotas: downloadQuotas{a.Profiles}, Queue: a.Jobs, Storage: archives,
+		Notifier: downloadEvents{hub: a.Events, log: log}, Log: log},
 		downloads.Config{TTL: cfg.DownloadTTL, MaxImages: cfg.DownloadMaxImages, MaxBytes: cfg.DownloadMaxBytes,
 			LinkKey: downloads.DeriveLinkKey(secret)})
-	a.Downloads.SetNotifier(downloadEvents{hub: a.Events, log: log})
 	a.Queue = queue.NewService(db, queue.Deps{Authz: enforcer, Workspaces: a.Workspaces, Workflows: a.Workflows,
-		Images: a.Images, Profiles: a.Profiles, Users: a.Users, Events: a.Events, Jobs: a.Jobs, Auditor: a.Audit},
+		Images: a.Images, Profiles: queueProfiles{a.Profiles}, Users: a.Users, Events: a.Events, Jobs: a.Jobs, Auditor: a.Audit},
 		queue.Config{Lease: cfg.QueueLease, MaxPendingPerUser: cfg.QueueMaxPendingPerUser}, log)
 	a.Workspaces.RegisterContents("queue items", a.Queue.Contents())
 	return a, nil

@@ -155,10 +155,10 @@ func accessLog(log *slog.Logger, m *httpMetrics, tokenLog *tokens.Logger) fiber.
 				slog.Duration("duration", elapsed),
 				slog.String("ip", web.ClientIP(c)),
 			}
-			if t, ok := c.Locals(auth.LocalTenant).(uuid.UUID); ok {
+			if t, ok := c.Locals(web.LocalTenant).(uuid.UUID); ok {
 				attrs = append(attrs, slog.String("tenant_id", t.String()))
 			}
-			if u, ok := c.Locals(auth.LocalUser).(uuid.UUID); ok {
+			if u, ok := c.Locals(web.LocalUser).(uuid.UUID); ok {
 				attrs = append(attrs, slog.String("user_id", u.String()))
 			}
 			log.LogAttrs(c.UserContext(), level, "request", attrs...)

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
+	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/tenancy"
 )
 
@@ -28,12 +29,6 @@ type CredentialVerifier interface {
 type RequestGuard interface {
 	Guard(ctx context.Context, p tenancy.Principal, method, path string) error
 }
-
-// Locals keys the middleware sets for logging: the principal's tenant and user (uuid.UUID).
-const (
-	LocalTenant = "tenant_id"
-	LocalUser   = "user_id"
-)
 
 // Authenticate is the middleware in front of every non-public route. It accepts access tokens
 // and any extra verifiers (personal access tokens), and then checks, on every request, that the
@@ -59,8 +54,8 @@ func (s *Service) Authenticate(extra ...CredentialVerifier) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		c.Locals(LocalTenant, p.TenantID)
-		c.Locals(LocalUser, p.UserID)
+		c.Locals(web.LocalTenant, p.TenantID)
+		c.Locals(web.LocalUser, p.UserID)
 		// One unit of work from here to the end of the handler: the liveness check, every
 		// decision and the handler's reads share one connection, and a safe method's one
 		// snapshot.

@@ -24,10 +24,8 @@ type Users interface {
 	ActiveTx(tx *gorm.DB, id uuid.UUID) (users.User, error)
 }
 
-// ErrUnknownTenant is what Tenants answers for a slug that names no active tenant.
-var ErrUnknownTenant = errors.New("no such active tenant")
-
-// Tenants resolves a tenant slug to its id, for active tenants only (else ErrUnknownTenant).
+// Tenants resolves a tenant slug to its id, for active tenants only: uuid.Nil, and no error, for
+// a slug that names no active tenant.
 type Tenants interface {
 	ActiveBySlug(ctx context.Context, slug string) (uuid.UUID, error)
 }
@@ -142,7 +140,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput, clientAddr string) (
 		return Tokens{}, err
 	}
 	tenantID, err := s.tenants.ActiveBySlug(ctx, strings.ToLower(strings.TrimSpace(in.Tenant)))
-	if err != nil && !errors.Is(err, ErrUnknownTenant) {
+	if err != nil {
 		return Tokens{}, err
 	}
 	var u users.User

@@ -45,25 +45,34 @@ func (s *Service) Explain(ctx context.Context, userID uuid.UUID, ref string, act
 	if err != nil {
 		return "", rbac.Explanation{}, apierr.Invalid("object", "board:<id> needs a board id")
 	}
-	tenantID, _ := tenancy.TenantFrom(ctx)
 	var b Board
-	var rel Relation
-	var rights rbac.Rights
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+	if err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		a, err := s.Load(ctx, tx, id)
-		if err != nil {
-			return err
-		}
 		b = a.Board
-		rel, rights, err = s.RelationFor(ctx, tx, b, tenantID, userID)
+		return err
+	}); err != nil {
+		return "", rbac.Explanation{}, err
+	}
+	exp, err := s.ExplainUser(ctx, b.ID, userID, action)
+	return rbac.WorkspaceNode(b.WorkspaceID), exp, err
+}
+
+// ExplainUser explains the user's action on the board whether or not the caller reads it (404
+// only when there is no such board): for a module whose own rules show the caller what is on
+// the board (an image read through a role).
+func (s *Service) ExplainUser(ctx context.Context, id, userID uuid.UUID, action rbac.Action) (rbac.Explanation, error) {
+	tenantID, _ := tenancy.TenantFrom(ctx)
+	var a Access
+	var rights rbac.Rights
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		a, rights, err = s.relateUser(ctx, tx, id, tenantID, userID)
 		return err
 	})
 	if err != nil {
-		return "", rbac.Explanation{}, err
+		return rbac.Explanation{}, err
 	}
-	node := rbac.WorkspaceNode(b.WorkspaceID)
-	exp, err := s.ExplainRelation(ctx, userID, b, rel, rights, action)
-	return node, exp, err
+	return s.ExplainRelation(ctx, userID, a.Board, a.Relation, rights, action)
 }
 
 // ExplainRelation explains the decision for a user who stands to the board as rel.

@@ -48,15 +48,24 @@ type Service struct {
 	store      store
 }
 
-// NewService wires the service; SetImages completes it once the images module exists.
-func NewService(db *tenancy.DB, authz Authorizer, ws Workspaces, auditor rbac.Auditor) *Service {
-	return &Service{db: db, authz: authz, workspaces: ws, guard: decision.NewGate(authz, auditor, "board")}
+// Deps is what the service is built from; every field is required.
+type Deps struct {
+	DB         *tenancy.DB
+	Authz      Authorizer
+	Workspaces Workspaces
+	// Images are the board's images, which go or move with it.
+	Images  Images
+	Auditor rbac.Auditor
 }
 
-// SetImages connects the images module (which itself depends on boards).
-func (s *Service) SetImages(i Images) { s.images = i }
+// NewService wires the service.
+func NewService(d Deps) *Service {
+	return &Service{db: d.DB, authz: d.Authz, workspaces: d.Workspaces, images: d.Images,
+		guard: decision.NewGate(d.Authz, d.Auditor, "board")}
+}
 
-// Access is a board with the caller's relation to it, for the images module's checks.
+// Access is a board with the caller's relation to it, for the images module's checks (through
+// the composition root, which gives images only what it asks for).
 type Access struct {
 	Board    Board
 	Relation Relation
@@ -95,6 +104,27 @@ func (s *Service) Relate(ctx context.Context, tx *gorm.DB, id uuid.UUID) (Access
 		return Access{}, err
 	}
 	return Access{Board: b, Relation: rel}, nil
+}
+
+// RelateUser is Relate for a user of the tenant who need not be the caller (explanations).
+func (s *Service) RelateUser(ctx context.Context, tx *gorm.DB, id, tenantID, userID uuid.UUID) (Access, error) {
+	a, _, err := s.relateUser(ctx, tx, id, tenantID, userID)
+	return a, err
+}
+
+func (s *Service) relateUser(ctx context.Context, tx *gorm.DB, id, tenantID, userID uuid.UUID) (Access, rbac.Rights, error) {
+	b, err := s.store.get(tx, id)
+	if errors.Is(err, errNotFound) {
+		return Access{}, rbac.Rights{}, apierr.NotFound("board")
+	}
+	if err != nil {
+		return Access{}, rbac.Rights{}, err
+	}
+	rel, rights, err := s.RelationFor(ctx, tx, b, tenantID, userID)
+	if err != nil {
+		return Access{}, rbac.Rights{}, err
+	}
+	return Access{Board: b, Relation: rel}, rights, nil
 }
 
 func (s *Service) relation(ctx context.Context, tx *gorm.DB, b Board) (Relation, error) {
@@ -191,6 +221,12 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (View, error) {
 		return View{}, err
 	}
 	return a.Board.view(a.Relation.Role), nil
+}
+
+// Readable returns nil when the caller can read the board, 404 when not (or when it is gone).
+func (s *Service) Readable(ctx context.Context, id uuid.UUID) error {
+	_, err := s.Get(ctx, id)
+	return err
 }
 
 // List pages through the boards of a workspace the caller can read.
@@ -319,10 +355,8 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID, deleteImages bool) e
 		if !a.Can(OpDelete) {
 			return s.guard.Forbid(ctx, "board:delete", id, "only the owner deletes a board")
 		}
-		if s.images != nil {
-			if after, err = s.images.BoardDeleted(ctx, tx, id, deleteImages); err != nil {
-				return err
-			}
+		if after, err = s.images.BoardDeleted(ctx, tx, id, deleteImages); err != nil {
+			return err
 		}
 		return tx.Where("id = ?", id).Delete(&Board{}).Error
 	})
@@ -362,10 +396,8 @@ func (s *Service) Move(ctx context.Context, id uuid.UUID, wsRef string) (View, e
 		if err := tx.Model(&Board{}).Where("id = ?", id).Update("workspace_id", dest.ID).Error; err != nil {
 			return err
 		}
-		if s.images != nil {
-			if err := s.images.BoardMoved(ctx, tx, id, dest.ID); err != nil {
-				return err
-			}
+		if err := s.images.BoardMoved(ctx, tx, id, dest.ID); err != nil {
+			return err
 		}
 		out, err = s.store.get(tx, id)
 		return err

@@ -32,20 +32,30 @@ func (store) role(tx *gorm.DB, boardID, userID uuid.UUID) (string, error) {
 	return m.Role, err
 }
 
-// Visible is the board visibility rule as one SQL condition on the boards table aliased alias:
-// admins (and readers of everything, e.g. auditors) see every board; workspace members see shared and public ones; everyone sees the boards
-// they are a member of. Listings of boards and of images on boards both use it, so the rule is
-// a condition of the query, never a filter over loaded rows.
-func Visible(alias string, userID uuid.UUID, seeAll, wsMember bool) (string, []any) {
-	if seeAll {
-		return "TRUE", nil
+// Visible is the board visibility rule as a reusable query condition on the boards table (a
+// GORM scope, as Gitea's AccessibleRepositoryCondition): readers of everything see every board;
+// workspace members see shared and public ones; everyone sees the boards they are a member of.
+// Listings of boards and of images on boards both use it, so the rule is a condition of the
+// query, never a filter over loaded rows.
+func Visible(userID uuid.UUID, seeAll, wsMember bool) func(*gorm.DB) *gorm.DB {
+	return func(q *gorm.DB) *gorm.DB {
+		if seeAll {
+			return q
+		}
+		member := "EXISTS (SELECT 1 FROM board_members m WHERE m.tenant_id = boards.tenant_id AND " +
+			"m.board_id = boards.id AND m.user_id = ?)"
+		if wsMember {
+			return q.Where("(boards.visibility IN ('shared', 'public') OR "+member+")", userID)
+		}
+		return q.Where(member, userID)
 	}
-	member := "EXISTS (SELECT 1 FROM board_members m WHERE m.tenant_id = " + alias + ".tenant_id AND m.board_id = " +
-		alias + ".id AND m.user_id = ?)"
-	if wsMember {
-		return "(" + alias + ".visibility IN ('shared', 'public') OR " + member + ")", []any{userID}
-	}
-	return member, []any{userID}
+}
+
+// VisibleIDs is the ids of the workspace's boards the user sees, as a subquery of tx for another
+// module's query (`board_id IN (?)`). The tenant scope applies to it as to every query.
+func VisibleIDs(tx *gorm.DB, workspaceID, userID uuid.UUID, seeAll, wsMember bool) *gorm.DB {
+	return tx.Session(&gorm.Session{NewDB: true}).Model(&Board{}).Select("boards.id").
+		Where("boards.workspace_id = ?", workspaceID).Scopes(Visible(userID, seeAll, wsMember))
 }
 
 // listed is a board with the caller's membership role on it ("" for none).

@@ -15,9 +15,7 @@ import (
 
 	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/boards"
 	"github.com/atelier-hq/atelier/modules/images"
-	"github.com/atelier-hq/atelier/modules/profiles"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -28,14 +26,14 @@ type Images interface {
 	// Readable sorts ids into readable images and missing-or-unreadable ids.
 	Readable(ctx context.Context, ids []uuid.UUID) ([]images.Image, []uuid.UUID, error)
 	// OnBoard is a readable board (404 otherwise) with up to limit of its images.
-	OnBoard(ctx context.Context, boardID uuid.UUID, limit int) (boards.Board, []images.Image, error)
+	OnBoard(ctx context.Context, boardID uuid.UUID, limit int) (images.Board, []images.Image, error)
 	// File re-checks that the image is readable and opens its file.
 	File(ctx context.Context, id uuid.UUID, thumbnail bool) (images.Image, images.ReadSeekCloser, int64, error)
 }
 
 // Boards checks that a board is still readable (404 when deleted or not readable).
 type Boards interface {
-	Get(ctx context.Context, id uuid.UUID) (boards.View, error)
+	Readable(ctx context.Context, id uuid.UUID) error
 }
 
 // Users says whether a user may still act (exists, enabled, tenant active).
@@ -48,9 +46,16 @@ type Workspaces interface {
 	Resolve(ctx context.Context, ref string) (workspaces.Workspace, error)
 }
 
-// Quotas gives the quota settings in force on a node (profiles.Service).
+// Quota is what the quota profile in force on a node says of downloads: the largest bulk
+// download (nil: only the server's own bound) and how long a download link lives.
+type Quota struct {
+	MaxImages, MaxBytes *int64
+	LinkTTL             time.Duration
+}
+
+// Quotas gives the quota in force on a node (the quota profiles).
 type Quotas interface {
-	Quota(ctx context.Context, node string) (profiles.QuotaSettings, error)
+	DownloadQuota(ctx context.Context, node string) (Quota, error)
 }
 
 // Enqueuer queues tasks (jobs.Client).
@@ -59,7 +64,7 @@ type Enqueuer interface {
 }
 
 // Notifier tells a download's owner that it changed (status or progress). It must deliver to the
-// owner only. The events hub implements it; LogNotifier is the default until it is wired.
+// owner only. The events hub implements it; LogNotifier is the default when Deps has none.
 type Notifier interface {
 	DownloadChanged(ctx context.Context, d Download)
 }
@@ -178,9 +183,6 @@ func NewService(d Deps, cfg Config) *Service {
 	}
 	return &Service{Deps: d, cfg: cfg.withDefaults()}
 }
-
-// SetNotifier connects the events hub.
-func (s *Service) SetNotifier(n Notifier) { s.Notifier = n }
 
 // SetClock replaces the clock (tests move time to expire links and downloads). Call it before
 // the service is used.
@@ -331,15 +333,15 @@ func (s *Service) checkLimits(ctx context.Context, imgs []images.Image, total in
 			continue
 		}
 		seen[img.WorkspaceID] = true
-		q, err := s.Quotas.Quota(ctx, rbac.WorkspaceNode(img.WorkspaceID))
+		q, err := s.Quotas.DownloadQuota(ctx, rbac.WorkspaceNode(img.WorkspaceID))
 		if err != nil {
 			return fmt.Errorf("quota of workspace %s: %w", img.WorkspaceID, err)
 		}
-		if q.MaxBulkDownloadImages != nil {
-			maxImages = min(maxImages, *q.MaxBulkDownloadImages)
+		if q.MaxImages != nil {
+			maxImages = min(maxImages, *q.MaxImages)
 		}
-		if q.MaxBulkDownloadBytes != nil {
-			maxBytes = min(maxBytes, *q.MaxBulkDownloadBytes)
+		if q.MaxBytes != nil {
+			maxBytes = min(maxBytes, *q.MaxBytes)
 		}
 	}
 	if int64(len(imgs)) > maxImages {
@@ -483,15 +485,11 @@ func (s *Service) MintLink(ctx context.Context, id uuid.UUID, prefix string) (Li
 	if d.WorkspaceID != nil {
 		node = rbac.WorkspaceNode(*d.WorkspaceID)
 	}
-	q, err := s.Quotas.Quota(ctx, node)
+	q, err := s.Quotas.DownloadQuota(ctx, node)
 	if err != nil {
 		return Link{}, fmt.Errorf("quota on %s: %w", node, err)
 	}
-	ttl := time.Duration(q.DownloadLinkTTLSeconds) * time.Second
-	if ttl <= 0 {
-		ttl = profiles.DefaultDownloadLinkTTL * time.Second
-	}
-	exp := now.Add(ttl).Truncate(time.Second)
+	exp := now.Add(q.LinkTTL).Truncate(time.Second)
 	if d.ExpiresAt.Before(exp) {
 		exp = d.ExpiresAt.Truncate(time.Second)
 	}
@@ -509,11 +507,9 @@ func (s *Service) OpenLink(ctx context.Context, token string) (Download, File, e
 		return Download{}, File{}, apierr.NotFound("download")
 	}
 	ctx = tenancy.WithTenant(ctx, c.TenantID)
-	mayAct, err := s.Users.MayAct(ctx, c.UserID)
-	if err != nil {
+	if ok, err := s.Users.MayAct(ctx, c.UserID); err != nil {
 		return Download{}, File{}, err
-	}
-	if !mayAct {
+	} else if !ok {
 		return Download{}, File{}, apierr.NotFound("download")
 	}
 	var d Download

@@ -118,16 +118,14 @@ func (s *Service) Build(ctx context.Context, p BuildPayload) error {
 
 func (s *Service) build(ctx context.Context, d Download) error {
 	// The requester as they stand now: disabled users get nothing.
-	mayAct, err := s.Users.MayAct(ctx, d.OwnerID)
-	if err != nil {
+	if ok, err := s.Users.MayAct(ctx, d.OwnerID); err != nil {
 		return err
-	}
-	if !mayAct {
+	} else if !ok {
 		return permanent{"the requester can no longer sign in"}
 	}
 	as := tenancy.WithPrincipal(ctx, tenancy.Principal{TenantID: d.TenantID, UserID: d.OwnerID, Kind: CredentialWorker})
 	if d.BoardID != nil {
-		if _, err := s.Boards.Get(as, *d.BoardID); apierr.Is(err, apierr.CodeNotFound) {
+		if err := s.Boards.Readable(as, *d.BoardID); apierr.Is(err, apierr.CodeNotFound) {
 			return permanent{"the board was deleted or is no longer readable"}
 		} else if err != nil {
 			return err

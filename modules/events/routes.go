@@ -10,7 +10,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/web"
 )
 
@@ -59,8 +58,8 @@ func (hd handler) stream(c *fiber.Ctx) error {
 		return err
 	}
 	p := st.sub.p
-	c.Locals(auth.LocalTenant, p.TenantID)
-	c.Locals(auth.LocalUser, p.UserID)
+	c.Locals(web.LocalTenant, p.TenantID)
+	c.Locals(web.LocalUser, p.UserID)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no") // proxies must not hold events back

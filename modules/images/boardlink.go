@@ -8,7 +8,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/boards"
 	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/rbac"
@@ -53,17 +52,15 @@ func (s *Service) List(ctx context.Context, wsRef string, f ListFilter, after uu
 			if err != nil {
 				return err
 			}
-			if b.Board.WorkspaceID != ws.ID {
+			if b.WorkspaceID != ws.ID {
 				return apierr.NotFound("board")
 			}
 			q = q.Where("images.board_id = ?", *f.Board)
 		default:
 			// Whatever makes a board readable through a role makes its images listed.
 			seeAll := st.sees() || rights.Any(rbac.BoardUpdate, rbac.BoardDelete, rbac.BoardPublish, rbac.BoardMembers)
-			cond, args := boards.Visible("b", p.UserID, seeAll, wsMember)
-			q = q.Where("((images.board_id IS NULL AND images.owner_id = ?) OR images.board_id IN "+
-				"(SELECT b.id FROM boards b WHERE b.tenant_id = images.tenant_id AND b.workspace_id = ? AND "+cond+"))",
-				append([]any{p.UserID, ws.ID}, args...)...)
+			q = q.Where("((images.board_id IS NULL AND images.owner_id = ?) OR images.board_id IN (?))",
+				p.UserID, s.boards.VisibleIDs(tx, ws.ID, p.UserID, seeAll, wsMember))
 		}
 		if after != uuid.Nil {
 			q = q.Where("images.id > ?", after)
@@ -83,7 +80,7 @@ func (s *Service) List(ctx context.Context, wsRef string, f ListFilter, after uu
 // BoardImages pages through one board's images (readers of the board).
 func (s *Service) BoardImages(ctx context.Context, boardID uuid.UUID, after uuid.UUID, limit int) ([]View, error) {
 	var rows []Image
-	var b boards.Access
+	var b Board
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
 		b, err = s.boards.Load(ctx, tx, boardID)
@@ -99,15 +96,14 @@ func (s *Service) BoardImages(ctx context.Context, boardID uuid.UUID, after uuid
 	if err != nil {
 		return nil, err
 	}
-	rule, err := s.metadataRule(ctx, b.Board.WorkspaceID)
+	rule, err := s.metadataRule(ctx, b.WorkspaceID)
 	if err != nil {
 		return nil, err
 	}
 	p, _ := tenancy.PrincipalFrom(ctx)
-	rel := b.Relation
 	out := make([]View, len(rows))
 	for i, img := range rows {
-		out[i] = img.view(rule(audience{owner: img.OwnerID == p.UserID, admin: rel.Admin, auditor: rel.ReadAll && !rel.Admin}))
+		out[i] = img.view(rule(audience{owner: img.OwnerID == p.UserID, admin: b.Admin, auditor: b.ReadAll && !b.Admin}))
 	}
 	return out, nil
 }
@@ -125,7 +121,7 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 		if err != nil {
 			return err
 		}
-		if !dest.Can(boards.OpAddImages) {
+		if !dest.AddImages {
 			return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 		}
 		all, err := s.loadMany(ctx, tx, ids)
@@ -137,10 +133,10 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 			if !a.own && !a.admin {
 				return s.guard.Forbid(ctx, "image:add_to_board", id, "only the image's owner (or an admin) may put it on a board")
 			}
-			if a.img.WorkspaceID != dest.Board.WorkspaceID {
+			if a.img.WorkspaceID != dest.WorkspaceID {
 				return apierr.Invalid("image_ids", "image "+id.String()+" is in another workspace")
 			}
-			if a.board != nil && a.board.Board.ID != boardID && !a.mayDelete() {
+			if a.board != nil && a.board.ID != boardID && !a.mayDelete() {
 				return s.guard.Forbid(ctx, "image:move", id, "may not take this image off its board")
 			}
 		}
@@ -164,7 +160,7 @@ func (s *Service) RemoveFromBoard(ctx context.Context, boardID, imageID uuid.UUI
 		if err != nil {
 			return err
 		}
-		if a.board == nil || a.board.Board.ID != boardID {
+		if a.board == nil || a.board.ID != boardID {
 			return apierr.NotFound("image")
 		}
 		if !a.mayDelete() {
@@ -179,33 +175,19 @@ func (s *Service) RemoveFromBoard(ctx context.Context, boardID, imageID uuid.UUI
 	return nil
 }
 
-// BoardDeleted implements boards.Images: the board's images become uncategorised, or are
-// deleted (rows now, files after commit).
-func (s *Service) BoardDeleted(ctx context.Context, tx *gorm.DB, boardID uuid.UUID, deleteImages bool) (func(), error) {
-	if !deleteImages {
-		return nil, tx.Model(&Image{}).Where("board_id = ?", boardID).Update("board_id", nil).Error
-	}
-	var ids []uuid.UUID
-	if err := tx.Model(&Image{}).Where("board_id = ?", boardID).Pluck("id", &ids).Error; err != nil {
-		return nil, err
-	}
-	if err := tx.Where("board_id = ?", boardID).Delete(&Image{}).Error; err != nil {
-		return nil, err
-	}
-	return s.scheduleRemoval(ctx, tx, ids)
-}
-
-// BoardMoved implements boards.Images: a board's images move with it.
-func (s *Service) BoardMoved(_ context.Context, tx *gorm.DB, boardID, workspaceID uuid.UUID) error {
-	return tx.Model(&Image{}).Where("board_id = ?", boardID).Update("workspace_id", workspaceID).Error
-}
-
 // PublicBoard is a published board with its images, for anonymous readers.
 type PublicBoard struct {
-	Board  boards.PublicView `json:"board"`
-	Images []PublicImage     `json:"images"`
+	Board  PublishedBoard `json:"board"`
+	Images []PublicImage  `json:"images"`
 	// NextCursor pages through the images (?cursor=…&limit=…), as every list does.
 	NextCursor *string `json:"next_cursor"`
+}
+
+// PublishedBoard is a published board as anonymous readers see it: no members, owners or e-mails.
+type PublishedBoard struct {
+	ID          uuid.UUID `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
 }
 
 // Public returns a published board and a page of its images (after the cursor, at most limit):
@@ -231,7 +213,7 @@ func (s *Service) Public(ctx context.Context, boardID uuid.UUID, page web.Cursor
 		views[i] = PublicImage{ID: img.ID, Name: img.Name, ContentType: img.ContentType, Width: img.Width, Height: img.Height}
 	}
 	pg := web.NewPage(views, page.Limit, func(v PublicImage) uuid.UUID { return v.ID })
-	return PublicBoard{Board: boards.PublicView{ID: b.ID, Name: b.Name, Description: b.Description},
+	return PublicBoard{Board: PublishedBoard{ID: b.ID, Name: b.Name, Description: b.Description},
 		Images: pg.Items, NextCursor: pg.NextCursor}, nil
 }
 

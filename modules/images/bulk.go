@@ -7,7 +7,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/boards"
 )
 
 // Readable sorts ids into the images the caller can read, in the order given, and the ids that
@@ -37,8 +36,8 @@ func (s *Service) Readable(ctx context.Context, ids []uuid.UUID) ([]Image, []uui
 
 // OnBoard returns a board the caller can read (404 otherwise) and up to limit of its images,
 // oldest first. Whoever reads a board reads every image on it.
-func (s *Service) OnBoard(ctx context.Context, boardID uuid.UUID, limit int) (boards.Board, []Image, error) {
-	var b boards.Access
+func (s *Service) OnBoard(ctx context.Context, boardID uuid.UUID, limit int) (Board, []Image, error) {
+	var b Board
 	var rows []Image
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -47,5 +46,5 @@ func (s *Service) OnBoard(ctx context.Context, boardID uuid.UUID, limit int) (bo
 		}
 		return tx.Where("board_id = ?", boardID).Order("id").Limit(limit).Find(&rows).Error
 	})
-	return b.Board, rows, err
+	return b, rows, err
 }

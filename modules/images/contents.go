@@ -32,5 +32,5 @@ func (c Contents) DeleteIn(ctx context.Context, tx *gorm.DB, wsIDs []uuid.UUID) 
 	if err := tx.Where("workspace_id IN ?", wsIDs).Delete(&Image{}).Error; err != nil {
 		return nil, err
 	}
-	return c.s.scheduleRemoval(ctx, tx, ids)
+	return c.s.removals.schedule(ctx, tx, ids)
 }

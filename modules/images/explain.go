@@ -7,7 +7,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/boards"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -33,7 +32,7 @@ func (s *Service) Explain(ctx context.Context, userID uuid.UUID, ref string, act
 	tenantID, _ := tenancy.TenantFrom(ctx)
 	var a access
 	var rights rbac.Rights
-	var board *boards.Board
+	var board *Board
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		seen, err := s.load(ctx, tx, id)
 		if err != nil {
@@ -41,7 +40,7 @@ func (s *Service) Explain(ctx context.Context, userID uuid.UUID, ref string, act
 		}
 		a, rights, err = s.accessFor(ctx, tx, seen.img, tenantID, userID)
 		if seen.board != nil {
-			board = &seen.board.Board
+			board = seen.board
 		}
 		return err
 	})
@@ -64,18 +63,15 @@ func (s *Service) accessFor(ctx context.Context, tx *gorm.DB, img Image, tenantI
 	if img.BoardID == nil {
 		return a, rights, nil
 	}
-	b, err := s.boards.Relate(ctx, tx, *img.BoardID)
+	b, err := s.boards.RelateUser(ctx, tx, *img.BoardID, tenantID, userID)
 	if err != nil {
-		return access{}, rbac.Rights{}, err
-	}
-	if b.Relation, _, err = s.boards.RelationFor(ctx, tx, b.Board, tenantID, userID); err != nil {
 		return access{}, rbac.Rights{}, err
 	}
 	a.board = &b
 	return a, rights, nil
 }
 
-func (s *Service) explain(ctx context.Context, userID uuid.UUID, a access, rights rbac.Rights, board *boards.Board, action rbac.Action) (rbac.Explanation, error) {
+func (s *Service) explain(ctx context.Context, userID uuid.UUID, a access, rights rbac.Rights, board *Board, action rbac.Action) (rbac.Explanation, error) {
 	tenantID, _ := tenancy.TenantFrom(ctx)
 	node := rbac.WorkspaceNode(a.img.WorkspaceID)
 	where := "uncategorised"
@@ -127,7 +123,7 @@ func (s *Service) explain(ctx context.Context, userID uuid.UUID, a access, right
 	}
 	if board != nil && action == rbac.ImageRead {
 		// Reading the board reads its images: the board's table decides.
-		exp, err := s.boards.ExplainRelation(ctx, userID, *board, a.board.Relation, rights, rbac.BoardRead)
+		exp, err := s.boards.ExplainRead(ctx, board.ID, userID)
 		if err != nil {
 			return rbac.Explanation{}, err
 		}
@@ -150,12 +146,12 @@ func (a access) readable() bool {
 	if a.board == nil {
 		return a.own || a.sees()
 	}
-	return a.sees() || a.board.Can(boards.OpRead)
+	return a.sees() || a.board.Read
 }
 
 // ownershipOrBoard is the steps by which ownership, or the image's board (SPEC §6's "update /
 // delete an image" row), allow the action; nil when they do not.
-func ownershipOrBoard(a access, board *boards.Board, action rbac.Action) []rbac.Step {
+func ownershipOrBoard(a access, board *Board, action rbac.Action) []rbac.Step {
 	owns := rbac.Step{Kind: "ownership", Detail: "the user owns the image (its uploader)"}
 	if board == nil {
 		if a.own {
@@ -166,13 +162,14 @@ func ownershipOrBoard(a access, board *boards.Board, action rbac.Action) []rbac.
 	if action == rbac.ImageRead {
 		return nil
 	}
-	rel := a.board.Relation
+	// The user's standing towards the board (a.board), not the caller's (board).
+	rel := a.board
 	switch {
-	case rel.Role == boards.RoleOwner:
+	case rel.Owner:
 		return []rbac.Step{{Kind: "membership", Role: rel.Role, Detail: "the user owns the image's board, whose owner changes any image on it"}}
-	case a.own && rel.Role == boards.RoleEditor:
+	case a.own && rel.Editor:
 		return []rbac.Step{owns, {Kind: "membership", Role: rel.Role, Detail: "the user owns the image and is an editor of its board"}}
-	case a.own && rel.Role == "" && rel.WSMember && board.Visibility == boards.Public:
+	case a.own && rel.PublicMember:
 		return []rbac.Step{owns, {Kind: "visibility", Detail: "the user owns the image on a public board of their workspace"}}
 	}
 	return nil

@@ -12,7 +12,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/boards"
 	"github.com/atelier-hq/atelier/tenancy"
 )
 
@@ -71,10 +70,10 @@ func (s *Service) mayAdd(ctx context.Context, tx *gorm.DB, wsID, boardID uuid.UU
 	if err != nil {
 		return err
 	}
-	if b.Board.WorkspaceID != wsID {
+	if b.WorkspaceID != wsID {
 		return apierr.Invalid("board_id", "the board is in another workspace")
 	}
-	if !b.Can(boards.OpAddImages) {
+	if !b.AddImages {
 		return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 	}
 	return nil

@@ -5,19 +5,21 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/atelier-hq/atelier/modules/profiles"
 	"github.com/atelier-hq/atelier/rbac"
 )
 
-// Privacy gives the `privacy` settings in force on a node (profiles.Service): who sees images'
-// generation metadata.
-type Privacy interface {
-	Privacy(ctx context.Context, node string) (profiles.PrivacySettings, error)
+// MetadataPolicy is who sees images' generation metadata on a node, as the `privacy` profile in
+// force there says.
+type MetadataPolicy struct {
+	Hidden bool // hidden from everyone but the audiences below
+	// The audiences that still see hidden metadata.
+	Owner, Admins, Auditors bool
 }
 
-// SetPrivacy connects the privacy profiles. Without them the default holds: the owner and
-// admins see generation metadata, nobody else.
-func (s *Service) SetPrivacy(p Privacy) { s.privacy = p }
+// Privacy gives the metadata policy in force on a node (the privacy profiles).
+type Privacy interface {
+	MetadataPolicy(ctx context.Context, node string) (MetadataPolicy, error)
+}
 
 // audience is how a reader stands to one image, in the privacy profile's terms.
 type audience struct {
@@ -37,15 +39,14 @@ func (s *Service) metadataRule(ctx context.Context, wsID uuid.UUID) (metadataRul
 	if s.privacy == nil {
 		return defaultRule, nil
 	}
-	p, err := s.privacy.Privacy(ctx, rbac.WorkspaceNode(wsID))
+	p, err := s.privacy.MetadataPolicy(ctx, rbac.WorkspaceNode(wsID))
 	if err != nil {
 		return nil, err
 	}
 	return func(a audience) bool {
-		if !p.HideGenerationMetadata {
+		if !p.Hidden {
 			return true
 		}
-		return (a.owner && p.Shows(profiles.AudienceOwner)) || (a.admin && p.Shows(profiles.AudienceAdmins)) ||
-			(a.auditor && p.Shows(profiles.AudienceAuditors))
+		return (a.owner && p.Owner) || (a.admin && p.Admins) || (a.auditor && p.Auditors)
 	}, nil
 }

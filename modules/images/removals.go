@@ -49,17 +49,24 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
 }
 
-// SetEnqueuer connects the job queue that removes deleted images' files. Without one the files
-// wait for the periodic sweep.
-func (s *Service) SetEnqueuer(e Enqueuer) { s.jobs = e }
+// Removals records deleted images' files for removal, in the deleting transaction, and nudges
+// the job that removes them after the commit. Without a queue (nil jobs) the files wait for the
+// periodic sweep.
+type Removals struct {
+	jobs Enqueuer
+	log  *slog.Logger
+}
+
+// NewRemovals returns the removal recorder; jobs may be nil.
+func NewRemovals(jobs Enqueuer, log *slog.Logger) *Removals { return &Removals{jobs: jobs, log: log} }
 
 type removePayload struct {
 	TenantID uuid.UUID `json:"tenant_id"`
 }
 
-// scheduleRemoval records inside tx that the images' files must go, and returns what to run after
-// the commit: a nudge to the removal job.
-func (s *Service) scheduleRemoval(ctx context.Context, tx *gorm.DB, ids []uuid.UUID) (func(), error) {
+// schedule records inside tx that the images' files must go, and returns what to run after the
+// commit: a nudge to the removal job.
+func (r *Removals) schedule(ctx context.Context, tx *gorm.DB, ids []uuid.UUID) (func(), error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -71,20 +78,20 @@ func (s *Service) scheduleRemoval(ctx context.Context, tx *gorm.DB, ids []uuid.U
 		return nil, fmt.Errorf("record file removals: %w", err)
 	}
 	tenantID, _ := tenancy.TenantFrom(ctx)
-	return func() { s.nudgeRemoval(context.WithoutCancel(ctx), tenantID) }, nil
+	return func() { r.nudge(context.WithoutCancel(ctx), tenantID) }, nil
 }
 
-func (s *Service) nudgeRemoval(ctx context.Context, tenantID uuid.UUID) {
-	if s.jobs == nil {
+func (r *Removals) nudge(ctx context.Context, tenantID uuid.UUID) {
+	if r.jobs == nil {
 		return
 	}
 	t, err := jobs.NewTask(TaskRemoveFiles, removePayload{TenantID: tenantID}, asynq.Queue(jobs.QueueLow), asynq.MaxRetry(10))
 	if err == nil {
 		// One pending task per tenant is enough: it drains whatever is recorded when it runs.
-		_, err = s.jobs.Enqueue(ctx, t, asynq.TaskID(TaskRemoveFiles+":"+tenantID.String()))
+		_, err = r.jobs.Enqueue(ctx, t, asynq.TaskID(TaskRemoveFiles+":"+tenantID.String()))
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "image file removal not queued; the periodic sweep will do it",
+		r.log.WarnContext(ctx, "image file removal not queued; the periodic sweep will do it",
 			slog.String("tenant_id", tenantID.String()), slog.Any("error", err))
 	}
 }
@@ -143,8 +150,8 @@ func (s *Service) RemoveFilesHandler() asynq.HandlerFunc {
 		if more {
 			// This task's id is taken until it returns: the follow-up waits a moment.
 			next, err := jobs.NewTask(TaskRemoveFiles, p, asynq.Queue(jobs.QueueLow), asynq.MaxRetry(10), asynq.ProcessIn(time.Second))
-			if err == nil && s.jobs != nil {
-				_, err = s.jobs.Enqueue(ctx, next)
+			if err == nil && s.removals.jobs != nil {
+				_, err = s.removals.jobs.Enqueue(ctx, next)
 			}
 			if err != nil {
 				return errors.Join(errors.New("more files to remove"), err)

@@ -16,7 +16,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/boards"
 	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/web"
 	"github.com/atelier-hq/atelier/modules/workspaces"
@@ -30,16 +29,6 @@ type Authorizer interface {
 	Allowed(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (bool, error)
 	RightsOn(ctx context.Context, tenantID, userID uuid.UUID, node string) (rbac.Rights, error)
 	Explain(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (rbac.Explanation, error)
-}
-
-// Boards is what images needs of the boards module: a board with the caller's relation, 404
-// when the caller cannot read it; and published boards for the anonymous endpoint.
-type Boards interface {
-	Load(ctx context.Context, tx *gorm.DB, id uuid.UUID) (boards.Access, error)
-	Relate(ctx context.Context, tx *gorm.DB, id uuid.UUID) (boards.Access, error)
-	RelationFor(ctx context.Context, tx *gorm.DB, b boards.Board, tenantID, userID uuid.UUID) (boards.Relation, rbac.Rights, error)
-	ExplainRelation(ctx context.Context, userID uuid.UUID, b boards.Board, rel boards.Relation, rights rbac.Rights, action rbac.Action) (rbac.Explanation, error)
-	Published(ctx context.Context, id uuid.UUID) (context.Context, boards.Board, error)
 }
 
 // Workspaces resolves a workspace reference the caller can see (Resolve), or any of the
@@ -58,17 +47,33 @@ type Service struct {
 	storage    Storage
 	limits     Limits
 	guard      decision.Gate
-	jobs       Enqueuer
+	removals   *Removals
 	privacy    Privacy
 	gate       *DecodeGate
 	log        *slog.Logger
 }
 
+// Deps is what the service is built from. Privacy may be nil: then the owner and admins see
+// generation metadata, nobody else.
+type Deps struct {
+	DB         *tenancy.DB
+	Authz      Authorizer
+	Boards     Boards
+	Workspaces Workspaces
+	Storage    Storage
+	Limits     Limits
+	Removals   *Removals
+	Privacy    Privacy
+	Auditor    rbac.Auditor
+	Log        *slog.Logger
+}
+
 // NewService wires the service.
-func NewService(db *tenancy.DB, authz Authorizer, b Boards, ws Workspaces, st Storage, lim Limits, auditor rbac.Auditor, log *slog.Logger) *Service {
-	return &Service{db: db, authz: authz, boards: b, workspaces: ws, storage: st, limits: lim,
-		guard: decision.NewGate(authz, auditor, "image"),
-		gate:  NewDecodeGate(DefaultDecodeBounds(lim)), log: log}
+func NewService(d Deps) *Service {
+	return &Service{db: d.DB, authz: d.Authz, boards: d.Boards, workspaces: d.Workspaces, storage: d.Storage,
+		limits: d.Limits, removals: d.Removals, privacy: d.Privacy,
+		guard: decision.NewGate(d.Authz, d.Auditor, "image"),
+		gate:  NewDecodeGate(DefaultDecodeBounds(d.Limits)), log: d.Log}
 }
 
 // SetDecodeBounds replaces the default bounds on decoding (DECODE_* settings).
@@ -77,10 +82,10 @@ func (s *Service) SetDecodeBounds(b DecodeBounds) { s.gate = NewDecodeGate(b) }
 // access is an image with how the caller stands to it.
 type access struct {
 	img     Image
-	board   *boards.Access // nil for an uncategorised image
-	own     bool           // the caller is the image's direct owner
-	admin   bool           // tenant or workspace admin over the image's workspace
-	readAll bool           // reads every image of the workspace (auditors, admins)
+	board   *Board // nil for an uncategorised image
+	own     bool   // the caller is the image's direct owner
+	admin   bool   // tenant or workspace admin over the image's workspace
+	readAll bool   // reads every image of the workspace (auditors, admins)
 	// readOnly: an access profile makes the image's workspace read-only for the caller.
 	readOnly bool
 	// granted is what roles on the image's workspace or above give on every image there
@@ -109,7 +114,7 @@ func (a access) mayChange() bool {
 	if a.board == nil {
 		return (a.own || a.admin) && !a.readOnly
 	}
-	return boards.MayChangeImage(a.board.Relation, a.board.Board.Visibility, a.own)
+	return a.board.mayChange(a.own)
 }
 
 // mayUpdate: the table's row, or image:update through a role.
@@ -159,7 +164,7 @@ func (s *Service) loadMany(ctx context.Context, tx *gorm.DB, ids []uuid.UUID) ([
 	for _, r := range rows {
 		byID[r.ID] = r
 	}
-	seen := map[uuid.UUID]boards.Access{}
+	seen := map[uuid.UUID]Board{}
 	out := make([]access, 0, len(ids))
 	for _, id := range ids {
 		img, ok := byID[id]
@@ -177,7 +182,7 @@ func (s *Service) loadMany(ctx context.Context, tx *gorm.DB, ids []uuid.UUID) ([
 
 // accessTo is the caller's access to the image row: 404 when they may not read it. seen, when
 // not nil, keeps the boards already loaded by this operation.
-func (s *Service) accessTo(ctx context.Context, tx *gorm.DB, img Image, seen map[uuid.UUID]boards.Access) (access, error) {
+func (s *Service) accessTo(ctx context.Context, tx *gorm.DB, img Image, seen map[uuid.UUID]Board) (access, error) {
 	id := img.ID
 	p, ok := tenancy.PrincipalFrom(ctx)
 	if !ok {
@@ -208,7 +213,7 @@ func (s *Service) accessTo(ctx context.Context, tx *gorm.DB, img Image, seen map
 			seen[*img.BoardID] = b
 		}
 	}
-	if !b.Can(boards.OpRead) && !a.sees() {
+	if !b.Read && !a.sees() {
 		s.guard.Deny(ctx, "image:read", id, "the image's board is not readable")
 		return access{}, apierr.NotFound("image")
 	}
@@ -328,10 +333,10 @@ func (s *Service) checkBoardAdd(ctx context.Context, tx *gorm.DB, wsID, boardID 
 	if err != nil {
 		return err
 	}
-	if b.Board.WorkspaceID != wsID {
+	if b.WorkspaceID != wsID {
 		return apierr.Invalid("board_id", "the board is in another workspace")
 	}
-	if !b.Can(boards.OpAddImages) {
+	if !b.AddImages {
 		return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 	}
 	return nil
@@ -361,11 +366,11 @@ func (s *Service) boardTarget(ctx context.Context, wsRef string, boardID uuid.UU
 			return apierr.Invalid("board_id", "no such board")
 		case err != nil:
 			return err
-		case b.Board.WorkspaceID != ws.ID && notVisible:
+		case b.WorkspaceID != ws.ID && notVisible:
 			return apierr.NotFound("workspace")
-		case b.Board.WorkspaceID != ws.ID:
+		case b.WorkspaceID != ws.ID:
 			return apierr.Invalid("board_id", "the board is in another workspace")
-		case !b.Can(boards.OpAddImages):
+		case !b.AddImages:
 			return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 		}
 		return nil

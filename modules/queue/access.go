@@ -8,7 +8,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/profiles"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -52,16 +51,15 @@ func (s *Service) standingOn(ctx context.Context, it Item) (standing, error) {
 // shows applies the privacy profile in force on the workspace: whether the caller sees an item's
 // field values, results and error.
 func (s *Service) shows(ctx context.Context, wsID uuid.UUID) (func(standing) bool, error) {
-	p, err := s.profiles.Privacy(ctx, rbac.WorkspaceNode(wsID))
+	p, err := s.profiles.FieldPolicy(ctx, rbac.WorkspaceNode(wsID))
 	if err != nil {
 		return nil, err
 	}
 	return func(st standing) bool {
-		if !p.HideQueueFieldValues {
+		if !p.Hidden {
 			return true
 		}
-		return (st.own && p.Shows(profiles.AudienceOwner)) || (st.admin && p.Shows(profiles.AudienceAdmins)) ||
-			(st.auditor && p.Shows(profiles.AudienceAuditors))
+		return (st.own && p.Owner) || (st.admin && p.Admins) || (st.auditor && p.Auditors)
 	}, nil
 }
 

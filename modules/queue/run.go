@@ -153,11 +153,9 @@ func (s *Service) fail(ctx context.Context, it Item, reason string) {
 // execute re-checks the rights as the requester, runs the graph snapshot and saves the outputs.
 func (s *Service) execute(ctx context.Context, it Item) ([]uuid.UUID, error) {
 	start := time.Now()
-	mayAct, err := s.users.MayAct(ctx, it.OwnerID)
-	if err != nil {
+	if ok, err := s.users.MayAct(ctx, it.OwnerID); err != nil {
 		return nil, err
-	}
-	if !mayAct {
+	} else if !ok {
 		return nil, refuse("the requester's account is disabled or gone")
 	}
 	rctx := tenancy.WithPrincipal(ctx, tenancy.Principal{TenantID: it.TenantID, UserID: it.OwnerID, Kind: tenancy.CredentialSession})

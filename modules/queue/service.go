@@ -20,7 +20,6 @@ import (
 	"github.com/atelier-hq/atelier/modules/decision"
 	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/images"
-	"github.com/atelier-hq/atelier/modules/profiles"
 	"github.com/atelier-hq/atelier/modules/workflows"
 	"github.com/atelier-hq/atelier/modules/workflows/graph"
 	"github.com/atelier-hq/atelier/modules/workspaces"
@@ -53,10 +52,19 @@ type Images interface {
 		commit func(tx *gorm.DB, ids []uuid.UUID) error) ([]uuid.UUID, error)
 }
 
-// Profiles gives the privacy and quota settings in force on a node.
+// FieldPolicy is who sees queue items' field values, results and errors on a node, as the
+// privacy profile in force there says.
+type FieldPolicy struct {
+	Hidden bool // hidden from everyone but the audiences below
+	// The audiences that still see hidden values.
+	Owner, Admins, Auditors bool
+}
+
+// Profiles gives what the privacy and quota profiles in force on a node say of the queue: who
+// sees field values, and a user's limit of pending items (nil: the server's own).
 type Profiles interface {
-	Privacy(ctx context.Context, node string) (profiles.PrivacySettings, error)
-	Quota(ctx context.Context, node string) (profiles.QuotaSettings, error)
+	FieldPolicy(ctx context.Context, node string) (FieldPolicy, error)
+	PendingLimit(ctx context.Context, node string) (*int64, error)
 }
 
 // Users says whether the requester may still act (exists, enabled, tenant active).
@@ -256,12 +264,12 @@ func (s *Service) Enqueue(ctx context.Context, wsRef string, in EnqueueInput) (V
 
 // pendingLimit is the quota profile's per-user limit on the workspace, else the ceiling.
 func (s *Service) pendingLimit(ctx context.Context, wsID uuid.UUID) (int64, error) {
-	q, err := s.profiles.Quota(ctx, rbac.WorkspaceNode(wsID))
+	limit, err := s.profiles.PendingLimit(ctx, rbac.WorkspaceNode(wsID))
 	if err != nil {
 		return 0, err
 	}
-	if q.MaxPendingQueueItemsPerUser != nil {
-		return *q.MaxPendingQueueItemsPerUser, nil
+	if limit != nil {
+		return *limit, nil
 	}
 	return s.cfg.MaxPendingPerUser, nil
 }

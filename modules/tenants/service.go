@@ -12,17 +12,20 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/auth"
-	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/modules/web"
-	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
 
 // Users creates the first admin inside the sign-up transaction.
 type Users interface {
-	CreateTx(ctx context.Context, tx *gorm.DB, in users.CreateInput) (users.User, error)
+	CreateAdminTx(ctx context.Context, tx *gorm.DB, in AdminInput) (SignUpUser, error)
+}
+
+// Workspaces creates the tenant's root `default` workspace, owned by its first admin, inside the
+// sign-up transaction.
+type Workspaces interface {
+	CreateDefaultTx(ctx context.Context, tx *gorm.DB, ownerID uuid.UUID) error
 }
 
 // Seeder adds a module's starting content (the system workflows, say) to a new tenant inside the
@@ -35,6 +38,7 @@ type Seeder interface {
 type Service struct {
 	db            *tenancy.DB
 	users         Users
+	workspaces    Workspaces
 	signupEnabled bool
 	seeders       []Seeder
 	streams       StreamEnder
@@ -56,8 +60,8 @@ type StreamEnder interface {
 func (s *Service) SetStreamEnder(e StreamEnder) { s.streams = e }
 
 // NewService wires the service.
-func NewService(db *tenancy.DB, u Users, signupEnabled bool) *Service {
-	return &Service{db: db, users: u, signupEnabled: signupEnabled}
+func NewService(db *tenancy.DB, u Users, ws Workspaces, signupEnabled bool) *Service {
+	return &Service{db: db, users: u, workspaces: ws, signupEnabled: signupEnabled}
 }
 
 // Limiter counts attempts under a key (redis_rate.Limiter).
@@ -102,7 +106,7 @@ func (s *Service) Create(ctx context.Context, in SignUpInput) (SignUpResult, err
 		return SignUpResult{}, err
 	}
 	t := Tenant{ID: id, Slug: in.Slug, Name: name, Settings: "{}", Status: StatusActive}
-	var admin users.User
+	var admin SignUpUser
 	ctx = tenancy.WithTenant(ctx, id)
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&t).Error; err != nil {
@@ -118,12 +122,10 @@ func (s *Service) Create(ctx context.Context, in SignUpInput) (SignUpResult, err
 		if err := pol.SeedBuiltinRoles(); err != nil {
 			return err
 		}
-		admin, err = s.users.CreateTx(ctx, tx, users.CreateInput{Email: in.Admin.Email,
-			Password: in.Admin.Password, DisplayName: in.Admin.DisplayName, Role: rbac.RoleAdmin})
-		if err != nil {
+		if admin, err = s.users.CreateAdminTx(ctx, tx, in.Admin); err != nil {
 			return err
 		}
-		if _, err = workspaces.CreateDefaultTx(ctx, tx, admin.ID); err != nil {
+		if err = s.workspaces.CreateDefaultTx(ctx, tx, admin.ID); err != nil {
 			return err
 		}
 		for _, sd := range s.seeders {
@@ -137,7 +139,7 @@ func (s *Service) Create(ctx context.Context, in SignUpInput) (SignUpResult, err
 		return SignUpResult{}, err
 	}
 	return SignUpResult{Tenant: View{ID: t.ID, Slug: t.Slug, Name: t.Name},
-		User: SignUpUser{ID: admin.ID, Email: admin.Email}}, nil
+		User: admin}, nil
 }
 
 // checkSignUp refuses what the validate tags cannot express: a name of only spaces, and text
@@ -154,17 +156,17 @@ func checkSignUp(name string, in SignUpInput) error {
 	return nil
 }
 
-// ActiveBySlug resolves a slug for login; a missing or suspended tenant is auth.ErrUnknownTenant.
+// ActiveBySlug resolves a slug for login; a missing or suspended tenant is uuid.Nil (no error).
 func (s *Service) ActiveBySlug(ctx context.Context, slug string) (uuid.UUID, error) {
 	// A string that cannot be a slug names no tenant; asking PostgreSQL about it could even fail
 	// (a NUL byte), which would turn a login's 401 into a 500.
 	if !web.SlugPattern.MatchString(slug) {
-		return uuid.Nil, auth.ErrUnknownTenant
+		return uuid.Nil, nil
 	}
 	var t Tenant
 	err := s.db.Registry(ctx).Where("slug = ? AND status = ?", slug, StatusActive).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return uuid.Nil, auth.ErrUnknownTenant
+		return uuid.Nil, nil
 	}
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("look up tenant: %w", err)

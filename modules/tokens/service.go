@@ -16,7 +16,6 @@ import (
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/auth"
 	"github.com/atelier-hq/atelier/modules/decision"
-	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -29,7 +28,7 @@ type Authorizer interface {
 // Users is what tokens need of the users module: is the owner still allowed to act (enabled,
 // tenant active), checked inside the verifying transaction.
 type Users interface {
-	ActiveTx(tx *gorm.DB, id uuid.UUID) (users.User, error)
+	MayActTx(tx *gorm.DB, id uuid.UUID) (bool, error)
 }
 
 // Auditor records granted changes and denials (the audit module).
@@ -136,10 +135,13 @@ func (s *Service) Live(ctx context.Context, p tenancy.Principal) error {
 		if t.UserID != p.UserID || t.RevokedAt != nil || !t.ExpiresAt.After(now) {
 			return errNotFound
 		}
-		_, err = s.users.ActiveTx(tx, t.UserID)
+		ok, err := s.users.MayActTx(tx, t.UserID)
+		if err == nil && !ok {
+			return errNotFound
+		}
 		return err
 	})
-	if errors.Is(err, errNotFound) || errors.Is(err, users.ErrNotFound) {
+	if errors.Is(err, errNotFound) {
 		return apierr.Unauthorized()
 	}
 	return err

@@ -14,7 +14,6 @@ import (
 
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/auth"
-	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -66,12 +65,11 @@ func (s *Service) Verify(ctx context.Context, raw string) (tenancy.Principal, er
 		if reason != "" {
 			return errRefused
 		}
-		if _, err := s.users.ActiveTx(tx, t.UserID); err != nil {
-			if errors.Is(err, users.ErrNotFound) {
-				reason = "owner disabled or tenant suspended"
-				return errRefused
-			}
+		if ok, err := s.users.MayActTx(tx, t.UserID); err != nil {
 			return err
+		} else if !ok {
+			reason = "owner disabled or tenant suspended"
+			return errRefused
 		}
 		if t.LastUsedAt == nil || t.LastUsedAt.Before(now.Add(-s.cfg.TouchInterval)) {
 			return s.store.touch(tx, t.ID, now, now.Add(-s.cfg.TouchInterval))

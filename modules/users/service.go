@@ -238,23 +238,33 @@ func updateReason(fields map[string]any, role *string) map[string]any {
 	return map[string]any{"changed": changed}
 }
 
-// MayAct reports whether the user may act now (exists, enabled, tenant active): what a job or a
-// signed link asks of the user it acts for before it does anything.
+// MayAct reports whether the user may act now: they exist, are enabled and their tenant is
+// active. Work done later in a user's name (downloads, queue runs) asks it first.
 func (s *Service) MayAct(ctx context.Context, id uuid.UUID) (bool, error) {
+	var ok bool
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		_, err := s.store.activeUser(tx, id)
+		var err error
+		ok, err = s.MayActTx(tx, id)
 		return err
 	})
+	return ok, err
+}
+
+// ActiveTx returns the user if they may act now (exists, enabled, tenant active), inside the
+// caller's tenant transaction.
+func (s *Service) ActiveTx(tx *gorm.DB, id uuid.UUID) (User, error) {
+	return s.store.activeUser(tx, id)
+}
+
+// MayActTx reports, inside the caller's tenant transaction, whether the user may still act: they
+// exist, are enabled and their tenant is active. Modules that hold a user's credentials (personal
+// access tokens) ask it on every use.
+func (s *Service) MayActTx(tx *gorm.DB, id uuid.UUID) (bool, error) {
+	_, err := s.store.activeUser(tx, id)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// ActiveTx returns the user if they may act now (exists, enabled, tenant active), inside the
-// caller's tenant transaction; ErrNotFound when they may not.
-func (s *Service) ActiveTx(tx *gorm.DB, id uuid.UUID) (User, error) {
-	return s.store.activeUser(tx, id)
 }
 
 // DisplayNamesTx returns, inside the caller's tenant transaction, the display names of those of

@@ -10,6 +10,13 @@ import (
 // SlugPattern is the rule for tenant slugs (and, shorter, workspace slugs).
 var SlugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 
+// Locals keys under which whoever authenticates a request (auth's middleware, the event stream's
+// ticket) leaves its principal's tenant and user (uuid.UUID) for the request log.
+const (
+	LocalTenant = "tenant_id"
+	LocalUser   = "user_id"
+)
+
 // RequestIDHeader carries the request id in and out.
 const RequestIDHeader = "X-Request-ID"
 

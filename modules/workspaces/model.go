@@ -62,23 +62,23 @@ func (w Workspace) parentNode() string {
 
 // CreateDefaultTx creates the tenant's root `default` workspace inside the sign-up transaction
 // and links it under the tenant root in the policy, so tenant-wide grants hold in it.
-func CreateDefaultTx(ctx context.Context, tx *gorm.DB, ownerID uuid.UUID) (Workspace, error) {
+func (*Service) CreateDefaultTx(ctx context.Context, tx *gorm.DB, ownerID uuid.UUID) error {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return Workspace{}, err
+		return err
 	}
 	w := Workspace{ID: id, Slug: DefaultSlug, Name: "Default", Path: DefaultSlug, OwnerID: &ownerID}
 	if err := tx.Create(&w).Error; err != nil {
-		return Workspace{}, fmt.Errorf("create default workspace: %w", err)
+		return fmt.Errorf("create default workspace: %w", err)
 	}
 	pol, err := rbac.PolicyIn(ctx, tx)
 	if err != nil {
-		return Workspace{}, err
+		return err
 	}
 	if err := pol.LinkWorkspace(w.ID, nil); err != nil {
-		return Workspace{}, fmt.Errorf("link default workspace: %w", err)
+		return fmt.Errorf("link default workspace: %w", err)
 	}
-	return w, nil
+	return nil
 }
 
 // View is a workspace as the API shows it.
