@@ -80,6 +80,40 @@ func (a *adjacency) namesOf(ids []int32) []string {
 	return out
 }
 
+// compact trims what building left over, once the links are all added: appending grows every
+// list by doubling, so a loaded tenant would hold about a third more than it uses. The lists
+// are repacked into one array each way, each list capped at its length (an append after this
+// copies it out rather than overwriting its neighbour), and the names' index is rebuilt at its
+// size.
+func (g *graph) compact() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, a := range g.doms {
+		ids := make(map[string]int32, len(a.names))
+		for id, name := range a.names {
+			ids[name] = int32(id)
+		}
+		a.ids = ids
+		a.names = slices.Clone(a.names)
+		a.out, a.in = packed(a.out), packed(a.in)
+	}
+}
+
+func packed(lists [][]int32) [][]int32 {
+	total := 0
+	for _, l := range lists {
+		total += len(l)
+	}
+	all := make([]int32, 0, total)
+	out := make([][]int32, len(lists))
+	for i, l := range lists {
+		start := len(all)
+		all = append(all, l...)
+		out[i] = all[start:len(all):len(all)]
+	}
+	return out
+}
+
 // Clear drops every link.
 func (g *graph) Clear() error {
 	g.mu.Lock()

@@ -135,6 +135,7 @@ func newTenantPolicy(dom string, rows *policyRows, now time.Time) (*tenantPolicy
 			tp.parents[from] = to
 		}
 	}
+	links.compact()
 	tp.size = (int64(len(roles)+len(perms)) + graphRules) * RuleBytes
 	tp.checked.Store(now.UnixNano())
 	return tp, nil
