@@ -102,8 +102,7 @@ func (e *Enforcer) Explain(ctx context.Context, tenantID, userID uuid.UUID, node
 
 // directLink reports whether from links straight to to (one rule, not a path).
 func directLink(tp *tenantPolicy, from, to string) bool {
-	ok, _ := tp.ce.HasNamedGroupingPolicy("g", from, to, tp.dom)
-	return ok
+	return tp.links.Linked(from, to, tp.dom)
 }
 
 func reason(g Step, node string, action Action) string {
