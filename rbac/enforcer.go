@@ -85,7 +85,11 @@ type Enforcer struct {
 	// changes counts the policy changes seen per tenant. A load keeps its result only if no
 	// change came while it ran, and callers after a change never join a load begun before it.
 	changes map[uuid.UUID]uint64
-	loading singleflight.Group
+	// forgotAt is when this process last heard of a committed change to the tenant's policy
+	// (Forget). A load whose snapshot was begun before then may predate the change: it serves
+	// the request that made it (whose snapshot it matches) and nobody else.
+	forgotAt map[uuid.UUID]time.Time
+	loading  singleflight.Group
 }
 
 // tenantPolicy is one tenant's loaded policy.
@@ -132,7 +136,8 @@ func NewEnforcer(db *tenancy.DB, bus Bus, log *slog.Logger) (*Enforcer, error) {
 		return nil, fmt.Errorf("rbac model: %w", err)
 	}
 	return &Enforcer{db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() },
-		recheck: DefaultRecheck, tenants: map[uuid.UUID]*tenantPolicy{}, changes: map[uuid.UUID]uint64{}}, nil
+		recheck: DefaultRecheck, tenants: map[uuid.UUID]*tenantPolicy{}, changes: map[uuid.UUID]uint64{},
+		forgotAt: map[uuid.UUID]time.Time{}}, nil
 }
 
 // RuleBytes is the heap one loaded rule (grant, role permission or hierarchy link) is counted at
@@ -438,11 +443,13 @@ func (e *Enforcer) Sync(ctx context.Context, tenantID uuid.UUID) error {
 	return err
 }
 
-// Forget drops the tenant's loaded policy here; the next decision reloads it.
+// Forget drops the tenant's loaded policy here; the next decision reloads it. It is called once
+// the change has committed, so a snapshot begun after it holds the change.
 func (e *Enforcer) Forget(tenantID uuid.UUID) {
 	e.mu.Lock()
 	e.dropLocked(tenantID)
 	e.changes[tenantID]++
+	e.forgotAt[tenantID] = time.Now()
 	e.mu.Unlock()
 }
 
@@ -489,6 +496,7 @@ func (e *Enforcer) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantPolic
 		if e.tenants[tenantID] == tp {
 			e.dropLocked(tenantID)
 			e.changes[tenantID]++
+			e.forgotAt[tenantID] = time.Now() // a change committed before this check's snapshot
 		}
 		gen = e.changes[tenantID]
 		e.mu.Unlock()
@@ -496,22 +504,42 @@ func (e *Enforcer) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantPolic
 	if tenancy.InWriteTx(ctx) {
 		return e.load(ctx, tenantID)
 	}
-	v, err, _ := e.loading.Do(fmt.Sprintf("%s/%d", tenantID, gen), func() (any, error) {
+	v, err, shared := e.loading.Do(fmt.Sprintf("%s/%d", tenantID, gen), func() (any, error) {
+		asked := time.Now()
 		tp, err := e.load(ctx, tenantID)
 		if err != nil {
 			return nil, err
 		}
+		// The load read the request's snapshot, which may have been begun before the change
+		// this process last heard of (a request that started before a revoke and decides after
+		// it): such a policy matches that request's reads but is kept for nobody else.
+		began, ok := tenancy.SnapshotBegan(ctx)
+		if !ok {
+			began = asked // no read unit: the load began its own transaction after asked
+		}
 		e.mu.Lock()
-		if e.changes[tenantID] == gen {
+		fresh := began.After(e.forgotAt[tenantID])
+		if fresh && e.changes[tenantID] == gen {
 			e.keepLocked(tenantID, tp)
 		}
 		e.mu.Unlock()
-		return tp, nil
+		return loaded{tp, fresh}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*tenantPolicy), nil
+	l := v.(loaded)
+	if shared && !l.fresh {
+		// Another request's older snapshot: load on this request's own.
+		return e.load(ctx, tenantID)
+	}
+	return l.tp, nil
+}
+
+// loaded is a policy load's result, with whether its snapshot holds every change heard of.
+type loaded struct {
+	tp    *tenantPolicy
+	fresh bool
 }
 
 // current reports whether the loaded policy is still the tenant's latest. Within the recheck

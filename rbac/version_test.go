@@ -108,3 +108,45 @@ func TestEnforcer_policyLoadedInsideAWriteTransactionIsNeverCached(t *testing.T)
 		t.Fatalf("after the rollback the uncommitted grant still counts (allowed=%v, err=%v)", ok, err)
 	}
 }
+
+// A request whose snapshot was begun before a revocation committed, and whose decision loads the
+// policy after this process heard of it, reads the old grant (its snapshot holds it) — but that
+// load is kept for nobody else: a request begun after the revocation is refused at once, not one
+// recheck interval later.
+func TestEnforcer_aLoadFromASnapshotOlderThanAChangeIsNotCached(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	tenantID := newTenant(t, db)
+	tr := newTree(t, db, tenantID)
+	user := uuid.New()
+	grant(t, db, tenantID, user, rbac.RoleEditor, tr.node(tr.A))
+	e := newEnforcer(t, db, nil)
+	e.SetClock(newClock().Now) // the recheck interval never passes: only the cache rules count
+
+	allowed := func(ctx context.Context) bool {
+		t.Helper()
+		ok, err := e.Allowed(ctx, tenantID, user, tr.node(tr.B), rbac.WorkspaceUpdate)
+		if err != nil {
+			t.Fatalf("decide: %v", err)
+		}
+		return ok
+	}
+	// The old request takes its snapshot (any statement), then the grant is revoked and this
+	// process hears of it (Changed calls Forget after the commit).
+	oldCtx, oldUnit := db.BeginUnit(tenancy.WithTenant(context.Background(), tenantID), true)
+	defer oldUnit.End()
+	if err := db.ReadTx(oldCtx, func(tx *gorm.DB) error { return tx.Exec("SELECT 1").Error }); err != nil {
+		t.Fatal(err)
+	}
+	inPolicy(t, db, tenantID, func(p *rbac.Policy) error { return p.RevokeUser(user, rbac.RoleEditor, tr.node(tr.A)) })
+	e.Forget(tenantID)
+
+	if !allowed(oldCtx) {
+		t.Error("the request begun before the revocation does not see the grant its snapshot holds")
+	}
+	newCtx, newUnit := db.BeginUnit(tenancy.WithTenant(context.Background(), tenantID), true)
+	defer newUnit.End()
+	if allowed(newCtx) {
+		t.Fatal("a request begun after the revocation was decided on a policy loaded from an older snapshot")
+	}
+}

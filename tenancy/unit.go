@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -35,7 +36,8 @@ type Unit struct {
 	readOnly bool
 
 	tenant uuid.UUID
-	tx     *gorm.DB // the open transaction, nil when none
+	tx     *gorm.DB  // the open transaction, nil when none
+	began  time.Time // when tx was begun: its snapshot holds every commit made before then
 	after  []func()
 	ended  bool
 }
@@ -151,6 +153,7 @@ func (u *Unit) open(tenantID uuid.UUID) error {
 	if !ok {
 		return fmt.Errorf("begin read unit: the pool cannot begin transactions")
 	}
+	began := time.Now()
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin read unit: %w", err)
@@ -161,6 +164,18 @@ func (u *Unit) open(tenantID uuid.UUID) error {
 		_ = tx.Rollback().Error
 		return err
 	}
-	u.tx, u.tenant = tx, tenantID
+	u.tx, u.tenant, u.began = tx, tenantID, began
 	return nil
+}
+
+// SnapshotBegan reports when the snapshot of ctx's read unit was begun, if one is open: every
+// transaction that committed before that time is in it (a REPEATABLE READ snapshot is taken at
+// the first statement after BEGIN). Caches use it to tell a read that may predate a change they
+// were told of from one that cannot.
+func SnapshotBegan(ctx context.Context) (time.Time, bool) {
+	u := unitFrom(ctx)
+	if u == nil || !u.readOnly || u.tx == nil {
+		return time.Time{}, false
+	}
+	return u.began, true
 }
