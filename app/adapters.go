@@ -9,6 +9,7 @@ import (
 
 	"github.com/atelier-hq/atelier/modules/boards"
 	"github.com/atelier-hq/atelier/modules/downloads"
+	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/profiles"
 	"github.com/atelier-hq/atelier/modules/queue"
@@ -115,4 +116,20 @@ func (qp queueProfiles) FieldPolicy(ctx context.Context, node string) (queue.Fie
 func (qp queueProfiles) PendingLimit(ctx context.Context, node string) (*int64, error) {
 	q, err := qp.p.Quota(ctx, node)
 	return q.MaxPendingQueueItemsPerUser, err
+}
+
+// queueEvents sends the queue's notices to the event streams (queue.Publisher).
+type queueEvents struct{ hub *events.Hub }
+
+func (q queueEvents) Publish(ctx context.Context, n queue.Notice) error {
+	return q.hub.Publish(ctx, events.Event{TenantID: n.TenantID, Name: n.Name, Data: n.Data, UserID: n.UserID,
+		WorkspaceID: n.WorkspaceID, AdminAction: n.AdminAction, TenantWide: n.TenantWide})
+}
+
+// explainUsers is the users module as explain sees it (authz.Users): whether a user is disabled.
+type explainUsers struct{ s *users.Service }
+
+func (u explainUsers) Disabled(ctx context.Context, id uuid.UUID) (bool, error) {
+	v, err := u.s.Get(ctx, id)
+	return v.Disabled, err
 }

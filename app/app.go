@@ -116,7 +116,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		return nil, err
 	}
 	a.Users = users.NewService(db, enforcer, hasher, a.Audit)
-	a.Authz = authz.NewService(enforcer, a.Users)
+	a.Authz = authz.NewService(enforcer, explainUsers{a.Users})
 	a.Roles = roles.NewService(db, enforcer, a.Audit)
 	a.Groups = groups.NewService(db, enforcer, a.Audit, a.Users)
 	a.Workspaces = workspaces.NewService(db, enforcer, a.Audit, log)
@@ -184,7 +184,7 @@ func Open(ctx context.Context, cfg configs.Config, log *slog.Logger) (*App, erro
 		downloads.Config{TTL: cfg.DownloadTTL, MaxImages: cfg.DownloadMaxImages, MaxBytes: cfg.DownloadMaxBytes,
 			LinkKey: downloads.DeriveLinkKey(secret)})
 	a.Queue = queue.NewService(db, queue.Deps{Authz: enforcer, Workspaces: a.Workspaces, Workflows: a.Workflows,
-		Images: a.Images, Profiles: queueProfiles{a.Profiles}, Users: a.Users, Events: a.Events, Jobs: a.Jobs, Auditor: a.Audit},
+		Images: a.Images, Profiles: queueProfiles{a.Profiles}, Users: a.Users, Events: queueEvents{a.Events}, Jobs: a.Jobs, Auditor: a.Audit},
 		queue.Config{Lease: cfg.QueueLease, MaxPendingPerUser: cfg.QueueMaxPendingPerUser}, log)
 	a.Workspaces.RegisterContents("queue items", a.Queue.Contents())
 	return a, nil

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/atelier-hq/atelier/modules/apierr"
-	"github.com/atelier-hq/atelier/modules/users"
 	"github.com/atelier-hq/atelier/modules/workspaces"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
@@ -23,10 +22,10 @@ type Authorizer interface {
 	Explain(ctx context.Context, tenantID, userID uuid.UUID, node string, action rbac.Action) (rbac.Explanation, error)
 }
 
-// Users looks up a user of the caller's tenant (users.Service): 404 for a user of another
-// tenant or none.
+// Users says whether a user of the caller's tenant is disabled (the users module, adapted in
+// app): 404 for a user of another tenant or none.
 type Users interface {
-	Get(ctx context.Context, id uuid.UUID) (users.View, error)
+	Disabled(ctx context.Context, id uuid.UUID) (bool, error)
 }
 
 // Workspaces resolves a workspace reference, an id or a path with `~` for `/`, as the caller
@@ -150,11 +149,10 @@ func (s *Service) Explain(ctx context.Context, q Query) (Answer, error) {
 			}
 			return Answer{}, err
 		}
-		u, err := s.users.Get(ctx, subject)
-		if err != nil {
+		var err error
+		if disabled, err = s.users.Disabled(ctx, subject); err != nil {
 			return Answer{}, err
 		}
-		disabled = u.Disabled
 	}
 	s.mu.RLock()
 	explain, custom := s.explainers[kind]

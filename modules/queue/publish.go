@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
-	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/rbac"
 	"github.com/atelier-hq/atelier/tenancy"
 )
@@ -33,7 +32,7 @@ func (s *Service) itemEvent(ctx context.Context, it Item, node string) {
 	if it.Status == StatusCompleted {
 		_ = json.Unmarshal(it.ResultImageIDs, &data.ResultIDs)
 	}
-	err := s.events.Publish(ctx, events.Event{TenantID: it.TenantID, Name: "queue_item", Data: data,
+	err := s.events.Publish(ctx, Notice{TenantID: it.TenantID, Name: "queue_item", Data: data,
 		UserID: it.OwnerID, WorkspaceID: it.WorkspaceID, AdminAction: rbac.QueueUpdate})
 	if err != nil {
 		s.log.WarnContext(ctx, "publish queue item event", slog.String("item_id", it.ID.String()), slog.Any("error", err))
@@ -52,7 +51,7 @@ func (s *Service) countsEvent(ctx context.Context, tenantID uuid.UUID) {
 		return err
 	})
 	if err == nil {
-		err = s.events.Publish(ctx, events.Event{TenantID: tenantID, Name: "queue_counts", Data: c, TenantWide: true})
+		err = s.events.Publish(ctx, Notice{TenantID: tenantID, Name: "queue_counts", Data: c, TenantWide: true})
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "publish queue counts", slog.Any("error", err))

@@ -18,7 +18,6 @@ import (
 	"github.com/atelier-hq/atelier/jobs"
 	"github.com/atelier-hq/atelier/modules/apierr"
 	"github.com/atelier-hq/atelier/modules/decision"
-	"github.com/atelier-hq/atelier/modules/events"
 	"github.com/atelier-hq/atelier/modules/images"
 	"github.com/atelier-hq/atelier/modules/workflows"
 	"github.com/atelier-hq/atelier/modules/workflows/graph"
@@ -72,9 +71,21 @@ type Users interface {
 	MayAct(ctx context.Context, id uuid.UUID) (bool, error)
 }
 
-// Publisher sends events to the streams (events.Hub).
+// Publisher sends events to the streams (the events hub, adapted in app).
 type Publisher interface {
-	Publish(ctx context.Context, e events.Event) error
+	Publish(ctx context.Context, n Notice) error
+}
+
+// Notice is an event for the streams and who may receive it: the user (the item's owner) and
+// the holders of AdminAction on the workspace, or, TenantWide, every stream of the tenant.
+type Notice struct {
+	TenantID    uuid.UUID
+	Name        string
+	Data        any
+	UserID      uuid.UUID
+	WorkspaceID uuid.UUID
+	AdminAction rbac.Action
+	TenantWide  bool
 }
 
 // Enqueuer queues asynq tasks (jobs.Client).
