@@ -44,6 +44,8 @@ func NewType[S any](name, description string, defaults S, check Check[S]) Type {
 				bad = validationErrors(web.Validate(s))
 			}
 			if len(bad) == 0 && check != nil {
+				// A local err: the closure runs concurrently, once per request.
+				var err error
 				if bad, err = check(ctx, env, s); err != nil {
 					return nil, err
 				}
