@@ -2,7 +2,8 @@ package auth
 
 import (
 	"strings"
-	"sync"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // verifiedTokens remembers the claims of the access tokens this node has verified, keyed by the
@@ -13,34 +14,24 @@ import (
 // before, issued at) can answer otherwise now, and verify runs them again on every hit. Liveness
 // (user, tenant, session) is not its business: it is checked after verify, whatever this says.
 type verifiedTokens struct {
-	max int
-
-	mu sync.RWMutex
-	m  map[string]accessClaims
+	c *lru.Cache[string, accessClaims]
 }
 
-// verifiedTokensMax bounds the cache (about 600 bytes a token): when full it starts afresh, the
-// tokens are cheap to verify again.
+// verifiedTokensMax bounds the cache (about 600 bytes a token); the least recently used token
+// goes first, and is cheap to verify again.
 const verifiedTokensMax = 50_000
 
 func newVerifiedTokens(max int) *verifiedTokens {
-	return &verifiedTokens{max: max, m: make(map[string]accessClaims)}
+	c, err := lru.New[string, accessClaims](max)
+	if err != nil {
+		panic(err) // only for a size ≤ 0, a programming error
+	}
+	return &verifiedTokens{c: c}
 }
 
-func (v *verifiedTokens) get(raw string) (accessClaims, bool) {
-	v.mu.RLock()
-	c, ok := v.m[raw]
-	v.mu.RUnlock()
-	return c, ok
-}
+func (v *verifiedTokens) get(raw string) (accessClaims, bool) { return v.c.Get(raw) }
 
 func (v *verifiedTokens) put(raw string, c accessClaims) {
 	// raw may alias a request buffer that the next request reuses: the key gets its own copy.
-	raw = strings.Clone(raw)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.m) >= v.max {
-		clear(v.m)
-	}
-	v.m[raw] = c
+	v.c.Add(strings.Clone(raw), c)
 }
