@@ -122,7 +122,7 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 			return err
 		}
 		if !dest.AddImages {
-			return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+			return s.boardGuard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 		}
 		all, err := s.loadMany(ctx, tx, ids)
 		if err != nil {
@@ -145,7 +145,7 @@ func (s *Service) AddToBoard(ctx context.Context, boardID uuid.UUID, ids []uuid.
 	if err != nil {
 		return err
 	}
-	s.guard.Allow(ctx, "board:add_images", boardID, map[string]any{"images": len(ids)})
+	s.boardGuard.Allow(ctx, "board:add_images", boardID, map[string]any{"images": len(ids)})
 	return nil
 }
 
@@ -171,7 +171,7 @@ func (s *Service) RemoveFromBoard(ctx context.Context, boardID, imageID uuid.UUI
 	if err != nil {
 		return err
 	}
-	s.guard.Allow(ctx, "board:remove_image", boardID, map[string]any{"image": imageID.String()})
+	s.boardGuard.Allow(ctx, "board:remove_image", boardID, map[string]any{"image": imageID.String()})
 	return nil
 }
 

@@ -74,7 +74,7 @@ func (s *Service) mayAdd(ctx context.Context, tx *gorm.DB, wsID, boardID uuid.UU
 		return apierr.Invalid("board_id", "the board is in another workspace")
 	}
 	if !b.AddImages {
-		return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+		return s.boardGuard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ type Service struct {
 	storage    Storage
 	limits     Limits
 	guard      decision.Gate
+	boardGuard decision.Gate // decisions on a board (adding images to it): audited as board:<id>
 	removals   *Removals
 	privacy    Privacy
 	gate       *DecodeGate
@@ -72,8 +73,8 @@ type Deps struct {
 func NewService(d Deps) *Service {
 	return &Service{db: d.DB, authz: d.Authz, boards: d.Boards, workspaces: d.Workspaces, storage: d.Storage,
 		limits: d.Limits, removals: d.Removals, privacy: d.Privacy,
-		guard: decision.NewGate(d.Authz, d.Auditor, "image"),
-		gate:  NewDecodeGate(DefaultDecodeBounds(d.Limits)), log: d.Log}
+		guard: decision.NewGate(d.Authz, d.Auditor, "image"), boardGuard: decision.NewGate(d.Authz, d.Auditor, "board"),
+		gate: NewDecodeGate(DefaultDecodeBounds(d.Limits)), log: d.Log}
 }
 
 // SetDecodeBounds replaces the default bounds on decoding (DECODE_* settings).
@@ -337,7 +338,7 @@ func (s *Service) checkBoardAdd(ctx context.Context, tx *gorm.DB, wsID, boardID 
 		return apierr.Invalid("board_id", "the board is in another workspace")
 	}
 	if !b.AddImages {
-		return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+		return s.boardGuard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 	}
 	return nil
 }
@@ -371,7 +372,7 @@ func (s *Service) boardTarget(ctx context.Context, wsRef string, boardID uuid.UU
 		case b.WorkspaceID != ws.ID:
 			return apierr.Invalid("board_id", "the board is in another workspace")
 		case !b.AddImages:
-			return s.guard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
+			return s.boardGuard.Forbid(ctx, "board:add_images", boardID, "may not add images to this board")
 		}
 		return nil
 	})
